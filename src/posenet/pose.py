@@ -1,0 +1,69 @@
+"""Result types: a pose is a score plus 17 keypoints, each with a part, score and position."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .keypoints import PART_IDS
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A point in pixels: ``x`` to the right, ``y`` down, origin at the top-left pixel."""
+
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class Keypoint:
+    """One body part: its name (see :data:`posenet.PART_NAMES`), its confidence in [0, 1]
+    and its position."""
+
+    part: str
+    score: float
+    position: Position
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "part": self.part,
+            "position": {"x": self.position.x, "y": self.position.y},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Pose:
+    """A detected person: ``score`` in [0, 1] and the 17 keypoints in part-id order.
+
+    Positions are in the pixel frame of the image given to the estimator (or of the
+    model input for the low-level decoders), never clamped to the image.
+    """
+
+    score: float
+    keypoints: tuple[Keypoint, ...]
+
+    def __getitem__(self, part: str | int) -> Keypoint:
+        """The keypoint of a part, by name (``pose["leftWrist"]``) or id."""
+        return self.keypoints[PART_IDS[part] if isinstance(part, str) else part]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reference's JSON shape: ``{"score", "keypoints": [{"score", "part",
+        "position": {"x", "y"}}]}``."""
+        return {"score": self.score, "keypoints": [k.to_dict() for k in self.keypoints]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Pose":
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            score=float(data["score"]),
+            keypoints=tuple(
+                Keypoint(
+                    part=str(k["part"]),
+                    score=float(k["score"]),
+                    position=Position(float(k["position"]["x"]), float(k["position"]["y"])),
+                )
+                for k in data["keypoints"]
+            ),
+        )
