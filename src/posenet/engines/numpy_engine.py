@@ -1,0 +1,119 @@
+"""The reference engine: every op in plain NumPy, float32, NHWC.
+
+Slow next to ONNX Runtime but dependency-free and easy to audit; the parity tests hold it
+to the TensorFlow.js outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Callable
+
+import numpy as np
+
+from ..errors import UnsupportedOpError
+from ..tfjs_graph import Graph, Node
+from .base import NetworkOutputs
+
+
+def padding_amounts(size: int, kernel: int, stride: int, dilation: int, padding: str) -> tuple[int, int, int]:
+    """(pad_before, pad_after, output_size) along one axis, as TensorFlow computes them."""
+    effective = (kernel - 1) * dilation + 1
+    if padding == "SAME":
+        out = math.ceil(size / stride)
+        total = max((out - 1) * stride + effective - size, 0)
+        return total // 2, total - total // 2, out
+    out = max(math.ceil((size - effective + 1) / stride), 0)
+    return 0, 0, out
+
+
+def _windows(x: np.ndarray, node: Node, kernel: tuple[int, int], fill: float):
+    """Pad ``x`` for ``node`` and yield ``(i, j, view)``: for each kernel tap the strided
+    input view aligned with the output grid."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, node.strides, node.dilations
+    top, bottom, out_h = padding_amounts(x.shape[1], kh, sh, dh, node.padding)
+    left, right, out_w = padding_amounts(x.shape[2], kw, sw, dw, node.padding)
+    if top or bottom or left or right:
+        x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=fill)
+    for i in range(kh):
+        for j in range(kw):
+            y0, x0 = i * dh, j * dw
+            yield i, j, x[:, y0 : y0 + (out_h - 1) * sh + 1 : sh, x0 : x0 + (out_w - 1) * sw + 1 : sw, :]
+
+
+def conv2d(x: np.ndarray, w: np.ndarray, node: Node) -> np.ndarray:
+    kh, kw, cin, cout = w.shape
+    if (kh, kw) == (1, 1) and node.strides == (1, 1):
+        n, h, wd, _ = x.shape
+        return (x.reshape(-1, cin) @ w.reshape(cin, cout)).reshape(n, h, wd, cout)
+    out = None
+    for i, j, view in _windows(x, node, (kh, kw), 0.0):
+        term = view @ w[i, j]
+        out = term if out is None else out + term
+    return out
+
+
+def depthwise_conv2d(x: np.ndarray, w: np.ndarray, node: Node) -> np.ndarray:
+    kh, kw, c, mult = w.shape
+    out = None
+    for i, j, view in _windows(x, node, (kh, kw), 0.0):
+        term = view * w[i, j, :, 0] if mult == 1 else (view[..., None] * w[i, j]).reshape(*view.shape[:3], c * mult)
+        out = term if out is None else out + term
+    return out
+
+
+def max_pool(x: np.ndarray, node: Node) -> np.ndarray:
+    out = None
+    for _, _, view in _windows(x, node, node.ksize, -np.inf):
+        out = view.copy() if out is None else np.maximum(out, view, out=out)
+    return out
+
+
+class NumpyEngine:
+    """Executes a :class:`Graph` node by node with NumPy."""
+
+    name = "numpy"
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._ops: dict[str, Callable[..., np.ndarray]] = {
+            "Conv2D": lambda n, x, w: conv2d(x, w, n),
+            "DepthwiseConv2dNative": lambda n, x, w: depthwise_conv2d(x, w, n),
+            "MaxPool": lambda n, x: max_pool(x, n),
+            "BiasAdd": lambda n, x, b: x + b,
+            "Add": lambda n, a, b: a + b,
+            "AddV2": lambda n, a, b: a + b,
+            "Relu": lambda n, x: np.maximum(x, np.float32(0)),
+            "Relu6": lambda n, x: np.clip(x, np.float32(0), np.float32(6)),
+            "Identity": lambda n, x: x,
+            "Pad": lambda n, x, p: np.pad(x, [tuple(int(v) for v in row) for row in p]),
+        }
+        for node in graph.nodes:
+            if node.op not in self._ops:
+                raise UnsupportedOpError(f"the numpy engine cannot run {node.op} (node {node.name})")
+        # How many times each value is read, to free intermediates as soon as possible.
+        self._reads = Counter(i for n in graph.nodes for i in n.inputs)
+        for name in graph.outputs.values():
+            self._reads[name] += 1
+
+    def run(self, batch: np.ndarray) -> NetworkOutputs:
+        graph = self.graph
+        values: dict[str, np.ndarray] = {graph.input_name: np.ascontiguousarray(batch, dtype=np.float32)}
+        remaining = Counter(self._reads)
+        for node in graph.nodes:
+            args = []
+            for name in node.inputs:
+                args.append(values[name] if name in values else graph.weights[name])
+                if name in values:
+                    remaining[name] -= 1
+                    if remaining[name] == 0 and name not in graph.outputs.values():
+                        del values[name]
+            values[node.name] = self._ops[node.op](node, *args).astype(np.float32, copy=False)
+        out = graph.outputs
+        return NetworkOutputs(
+            heatmap_logits=values[out["heatmap"]],
+            offsets=values[out["offsets"]],
+            displacement_fwd=values[out["displacement_fwd"]],
+            displacement_bwd=values[out["displacement_bwd"]],
+        )
