@@ -1,0 +1,156 @@
+"""Image -> network input, exactly as the reference prepares it.
+
+1. Pad the image symmetrically with black to the input resolution's aspect ratio (pad
+   amounts rounded with JavaScript's ``Math.round``, half up).
+2. Resize to the input resolution with TF1 legacy bilinear interpolation
+   (``align_corners=False, half_pixel_centers=False``: source = destination * in / out),
+   computed in float64 and stored as float32.
+3. Normalise per architecture: MobileNetV1 ``x / 127.5 - 1``; ResNet50 ``x - ImageNet mean``.
+
+Padding and resize are done in one gather from the unpadded image, so the padded image is
+never built; the index tables depend only on sizes and are cached.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from numbers import Real
+from typing import Any, Mapping, Sequence, Union
+
+import numpy as np
+
+from .geometry import Padding
+
+InputResolution = Union[int, float, Mapping[str, Any], Sequence[int]]
+"""An int (square), ``{"width": W, "height": H}`` as in the reference, or ``(width, height)``."""
+
+RESNET_MEAN = np.array([-123.15, -115.90, -103.06], dtype=np.float32)
+
+
+def js_round(value: float) -> int:
+    """JavaScript ``Math.round``: halves round up (2.5 -> 3, -2.5 -> -2)."""
+    return math.floor(value + 0.5)
+
+
+def valid_resolution(resolution: float, output_stride: int) -> int:
+    """The nearest resolution ``r`` with ``(r - 1) % output_stride == 0``, as the reference
+    chooses it: kept if already valid, else ``floor(r / stride) * stride + 1``."""
+    if math.fmod(resolution - 1, output_stride) == 0:
+        return int(resolution)
+    return math.floor(resolution / output_stride) * output_stride + 1
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def resolve_input_resolution(input_resolution: InputResolution, output_stride: int) -> tuple[int, int]:
+    """Validate an input resolution and make it valid for the stride: returns (height, width)."""
+    if _is_number(input_resolution):
+        height = width = input_resolution
+    elif isinstance(input_resolution, Mapping) and "width" in input_resolution and "height" in input_resolution:
+        width, height = input_resolution["width"], input_resolution["height"]
+        for key, value in (("width", width), ("height", height)):
+            if not _is_number(value):
+                raise ValueError(
+                    f"inputResolution.{key} has a value of {value!r} which is invalid; it must be a number"
+                )
+    elif isinstance(input_resolution, Sequence) and not isinstance(input_resolution, str) and len(input_resolution) == 2:
+        width, height = input_resolution
+        if not (_is_number(width) and _is_number(height)):
+            raise ValueError(f"Invalid inputResolution {input_resolution!r}: (width, height) must be numbers")
+    else:
+        raise ValueError(
+            f"Invalid inputResolution {input_resolution!r}. Should be a number, an object with "
+            "width and height, or a (width, height) tuple"
+        )
+    h, w = valid_resolution(height, output_stride), valid_resolution(width, output_stride)
+    if h < 1 or w < 1:
+        raise ValueError(f"Invalid inputResolution {input_resolution!r}: it must be at least 1 pixel")
+    return h, w
+
+
+def resolution_from_scale_factor(image_size: tuple[int, int], image_scale_factor: float,
+                                 output_stride: int) -> tuple[int, int]:
+    """PoseNet 1.x's ``imageScaleFactor``: per dimension ``r = size * factor - 1``, then
+    ``r - r % stride + 1``. Returns (height, width)."""
+    if not _is_number(image_scale_factor) or not 0 < image_scale_factor <= 1:
+        raise ValueError(f"Invalid image_scale_factor {image_scale_factor!r}. Should be in (0.0, 1.0]")
+
+    def one(size: int) -> int:
+        r = size * image_scale_factor - 1
+        return max(int(r - math.fmod(r, output_stride) + 1), 1)
+
+    return one(image_size[0]), one(image_size[1])
+
+
+def compute_padding(image_size: tuple[int, int], input_size: tuple[int, int]) -> Padding:
+    """Symmetric padding that gives the image (height, width) the aspect of the input size."""
+    h, w = image_size
+    target_h, target_w = input_size
+    target_aspect = target_w / target_h
+    aspect = w / h if h else math.nan
+    if aspect < target_aspect:
+        pad = js_round(0.5 * (target_aspect * h - w))
+        return Padding(top=0, bottom=0, left=pad, right=pad)
+    pad = js_round(0.5 * (w / target_aspect - h))
+    return Padding(top=pad, bottom=pad, left=0, right=0)
+
+
+@lru_cache(maxsize=64)
+def _axis_table(size: int, pad_before: int, padded: int, out: int) -> tuple[np.ndarray, ...]:
+    """For one axis: source indices (clipped into the unpadded image), whether each
+    source is inside it, and the interpolation fraction, for both neighbours."""
+    scale = padded / out
+    src = scale * np.arange(out, dtype=np.float64)
+    lo = np.floor(src)
+    hi = np.minimum(padded - 1, np.ceil(src))
+    frac = src - lo
+    lo_i, hi_i = lo.astype(np.intp) - pad_before, hi.astype(np.intp) - pad_before
+    lo_ok, hi_ok = (lo_i >= 0) & (lo_i < size), (hi_i >= 0) & (hi_i < size)
+    tables = (np.clip(lo_i, 0, max(size - 1, 0)), np.clip(hi_i, 0, max(size - 1, 0)), lo_ok, hi_ok, frac)
+    for t in tables:
+        t.setflags(write=False)
+    return tables
+
+
+def pad_and_resize(image: np.ndarray, input_size: tuple[int, int], padding: Padding) -> np.ndarray:
+    """Zero-pad ``image`` (uint8 [h, w, 3]) by ``padding`` and resize it to ``input_size``
+    (height, width) with legacy bilinear interpolation. Returns float32 [H, W, 3]."""
+    h, w = image.shape[:2]
+    out_h, out_w = input_size
+    if h == 0 or w == 0:
+        return np.zeros((out_h, out_w, 3), dtype=np.float32)
+    r0, r1, r0_ok, r1_ok, rf = _axis_table(h, padding.top, h + padding.top + padding.bottom, out_h)
+    c0, c1, c0_ok, c1_ok, cf = _axis_table(w, padding.left, w + padding.left + padding.right, out_w)
+
+    def taps(rows: np.ndarray, rows_ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        picked = image[rows]
+        left = picked[:, c0].astype(np.float64)
+        right = picked[:, c1].astype(np.float64)
+        left *= (rows_ok[:, None] & c0_ok[None, :])[..., None]
+        right *= (rows_ok[:, None] & c1_ok[None, :])[..., None]
+        return left, right
+
+    colf = cf[None, :, None]
+    tl, tr = taps(r0, r0_ok)
+    top = tl + (tr - tl) * colf
+    bl, br = taps(r1, r1_ok)
+    bottom = bl + (br - bl) * colf
+    return (top + (bottom - top) * rf[:, None, None]).astype(np.float32)
+
+
+def normalize(resized: np.ndarray, architecture: str) -> np.ndarray:
+    """float32 [.., 3] in 0..255 -> the network's input range, in float32 arithmetic."""
+    if architecture == "ResNet50":
+        return resized + RESNET_MEAN
+    out = resized / np.float32(127.5)
+    out -= np.float32(1.0)
+    return out
+
+
+def preprocess(image: np.ndarray, input_size: tuple[int, int], architecture: str) -> tuple[np.ndarray, Padding]:
+    """uint8 RGB [h, w, 3] -> (float32 [H, W, 3] network input, the padding applied)."""
+    padding = compute_padding(image.shape[:2], input_size)
+    return normalize(pad_and_resize(image, input_size, padding), architecture), padding
