@@ -1,0 +1,284 @@
+"""Multi-person decoding ("fast greedy decoding" of PersonLab), as ``decodeMultiplePoses``
+of PoseNet 2.2.2, replicated step for step so that results match the reference exactly.
+
+Grid cells ``(hy, hx)`` index the ``[Ho, Wo]`` output grid; positions are model-input
+pixels (``cell * output_stride + offset``). As in the reference's JavaScript, all position
+arithmetic is float64 on float32 map values, and the NMS radius is in model-input pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Generic, NamedTuple, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .decode_single import _float32_grid
+from .keypoints import NUM_KEYPOINTS, PART_NAMES, POSE_CHAIN_INDICES
+from .pose import Keypoint, Pose, Position
+
+OFFSET_REFINE_STEPS = 2
+"""Times a traversed keypoint is re-snapped to the grid and moved by its offset."""
+
+NUM_EDGES = len(POSE_CHAIN_INDICES)
+
+# (edge, source part, target part): the backward sweep walks child -> parent from the
+# last edge down, the forward sweep parent -> child from the first edge up.
+_BACKWARD_STEPS = tuple((e, child, parent) for e, (parent, child) in enumerate(POSE_CHAIN_INDICES))[::-1]
+_FORWARD_STEPS = tuple((e, parent, child) for e, (parent, child) in enumerate(POSE_CHAIN_INDICES))
+
+T = TypeVar("T")
+
+
+class MaxHeap(Generic[T]):
+    """The reference's array-backed binary max-heap (``max_heap.js``), kept exactly for
+    its pop order among equal keys (which is neither FIFO nor LIFO).
+
+    Node 0 has the single child 1; node ``k >= 1`` has children ``2k`` and ``2k + 1``.
+    """
+
+    __slots__ = ("_keys", "_items")
+
+    def __init__(self) -> None:
+        self._keys: list[float] = []
+        self._items: list[T] = []
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def _exchange(self, i: int, j: int) -> None:
+        keys, items = self._keys, self._items
+        keys[i], keys[j] = keys[j], keys[i]
+        items[i], items[j] = items[j], items[i]
+
+    def push(self, key: float, item: T) -> None:
+        """Append ``item`` and swim it up while its parent's key is strictly smaller."""
+        keys, items = self._keys, self._items
+        k = len(keys)
+        keys.append(key)
+        items.append(item)
+        # The reference swaps the new element with its parent while the parent is
+        # smaller; moving the parents down and writing the new element once is the same.
+        while k > 0 and keys[k // 2] < key:
+            keys[k], items[k] = keys[k // 2], items[k // 2]
+            k //= 2
+        keys[k], items[k] = key, item
+
+    def pop(self) -> tuple[float, T]:
+        """Remove and return ``(key, item)`` of the root: swap it with the last element,
+        drop it, then sink the new root. Raises ``IndexError`` when empty."""
+        keys = self._keys
+        last = len(keys) - 1
+        if last < 0:
+            raise IndexError("pop from an empty MaxHeap")
+        self._exchange(0, last)
+        key, item = keys.pop(), self._items.pop()
+        last -= 1
+        k = 0
+        while 2 * k <= last:
+            j = 2 * k  # at k = 0 this is k itself, so only node 1 is a candidate
+            if j < last and keys[j] < keys[j + 1]:
+                j += 1
+            if not keys[k] < keys[j]:
+                break
+            self._exchange(k, j)
+            k = j
+        return key, item
+
+
+def local_maximum_mask(scores: np.ndarray) -> np.ndarray:
+    """``[Ho, Wo, C]`` bool: no cell of the 3x3 window, clipped to the grid, in the same
+    channel has a strictly greater score (so plateaus keep every cell, and NaNs compare
+    false as in JS)."""
+    window = scores.copy()  # max over the clipped y-neighbourhood, then x
+    np.fmax(window[1:], scores[:-1], out=window[1:])
+    np.fmax(window[:-1], scores[1:], out=window[:-1])
+    rows = window.copy()
+    np.fmax(window[:, 1:], rows[:, :-1], out=window[:, 1:])
+    np.fmax(window[:, :-1], rows[:, 1:], out=window[:, :-1])
+    return ~(window > scores)
+
+
+def build_part_with_score_queue(
+    scores: np.ndarray, score_threshold: float
+) -> MaxHeap[tuple[int, int, int]]:
+    """Root candidates ``(hy, hx, part)`` keyed by score: cells with ``score >=
+    score_threshold`` (compared in float64) that are local maxima, enqueued in the
+    reference's scan order (y, then x, then part)."""
+    above = ~(scores < np.float64(score_threshold))
+    ys, xs, parts = np.nonzero(above & local_maximum_mask(scores))
+    queue: MaxHeap[tuple[int, int, int]] = MaxHeap()
+    for score, cell in zip(scores[ys, xs, parts].tolist(), zip(ys.tolist(), xs.tolist(), parts.tolist())):
+        queue.push(score, cell)
+    return queue
+
+
+class _Maps(NamedTuple):
+    """Flat float32 views of the network outputs (indexing yields Python floats)."""
+
+    scores: memoryview
+    offsets: memoryview
+    displacements_fwd: memoryview
+    displacements_bwd: memoryview
+    width: int
+    last_y: int
+    last_x: int
+    stride: int
+
+
+def _round_to_index(q: float, last: int) -> int:
+    """``clamp(Math.round(q), 0, last)``, the grid index nearest to ``q`` cells
+    (``getStridedIndexNearPoint``); JS rounding sends halves towards +inf."""
+    i = math.floor(q)
+    if q - i >= 0.5:
+        i += 1
+    return 0 if i < 0 else last if i > last else i
+
+
+def _traverse(
+    edge: int, source_y: float, source_x: float, target: int, displacements: memoryview, m: _Maps
+) -> tuple[float, float, float]:
+    """``(y, x, score)`` of part ``target``, reached from a source keypoint along
+    ``edge``: add the displacement at the source's nearest cell, then twice snap to the
+    nearest cell and take the target's offset there; the score is read at the final
+    position's nearest cell. Positions are never clamped, only the cell indices."""
+    scores, offsets, _, _, width, last_y, last_x, stride = m
+    iy = _round_to_index(source_y / stride, last_y)
+    ix = _round_to_index(source_x / stride, last_x)
+    base = (iy * width + ix) * (2 * NUM_EDGES)
+    y = source_y + displacements[base + edge]
+    x = source_x + displacements[base + NUM_EDGES + edge]
+    for _ in range(OFFSET_REFINE_STEPS):
+        iy = _round_to_index(y / stride, last_y)
+        ix = _round_to_index(x / stride, last_x)
+        base = (iy * width + ix) * (2 * NUM_KEYPOINTS)
+        y = iy * stride + offsets[base + target]
+        x = ix * stride + offsets[base + NUM_KEYPOINTS + target]
+    iy = _round_to_index(y / stride, last_y)
+    ix = _round_to_index(x / stride, last_x)
+    return y, x, scores[(iy * width + ix) * NUM_KEYPOINTS + target]
+
+
+def _root_position(hy: int, hx: int, part: int, m: _Maps) -> tuple[float, float]:
+    """Model-input position of a candidate: its cell times the stride plus its offset."""
+    base = (hy * m.width + hx) * (2 * NUM_KEYPOINTS)
+    return hy * m.stride + m.offsets[base + part], hx * m.stride + m.offsets[base + NUM_KEYPOINTS + part]
+
+
+def _decode_pose(
+    root_score: float, root_y: float, root_x: float, root_part: int, m: _Maps
+) -> tuple[list[float], list[float], list[float]]:
+    """``(ys, xs, scores)`` of all 17 parts, walked from the root: one backward sweep
+    over the edges (child -> parent, last edge first), then one forward sweep."""
+    ys: list[float | None] = [None] * NUM_KEYPOINTS
+    xs: list[float] = [0.0] * NUM_KEYPOINTS
+    scores: list[float] = [0.0] * NUM_KEYPOINTS
+    ys[root_part], xs[root_part], scores[root_part] = root_y, root_x, root_score
+    for steps, displacements in ((_BACKWARD_STEPS, m.displacements_bwd), (_FORWARD_STEPS, m.displacements_fwd)):
+        for edge, source, target in steps:
+            source_y = ys[source]
+            if source_y is not None and ys[target] is None:
+                ys[target], xs[target], scores[target] = _traverse(
+                    edge, source_y, xs[source], target, displacements, m
+                )
+    return ys, xs, scores  # type: ignore[return-value]  # every part is filled
+
+
+def _within_nms_radius(
+    poses: list[tuple[list[float], list[float]]], squared_radius: float, y: float, x: float, part: int
+) -> bool:
+    """Whether ``(y, x)`` is within the radius (``<=``, squared) of part ``part`` of any
+    accepted pose."""
+    for pose_ys, pose_xs in poses:
+        dy = pose_ys[part] - y
+        dx = pose_xs[part] - x
+        if dy * dy + dx * dx <= squared_radius:
+            return True
+    return False
+
+
+def _instance_score(
+    poses: list[tuple[list[float], list[float]]],
+    squared_radius: float,
+    ys: list[float],
+    xs: list[float],
+    scores: list[float],
+) -> float:
+    """Sum of the scores of the parts not within the NMS radius of the same part of an
+    earlier pose, divided by 17 (always 17, however many parts are suppressed)."""
+    total = 0.0
+    for part in range(NUM_KEYPOINTS):
+        if not _within_nms_radius(poses, squared_radius, ys[part], xs[part], part):
+            total += scores[part]
+    return total / NUM_KEYPOINTS
+
+
+def decode_multiple_poses(
+    heatmap_scores: ArrayLike,
+    offsets: ArrayLike,
+    displacements_fwd: ArrayLike,
+    displacements_bwd: ArrayLike,
+    output_stride: int,
+    max_detections: int,
+    score_threshold: float = 0.5,
+    nms_radius: float = 20,
+) -> list[Pose]:
+    """Decode up to ``max_detections`` poses from a single image's network outputs.
+
+    Args:
+        heatmap_scores: ``[Ho, Wo, 17]`` part probabilities (sigmoid already applied).
+        offsets: ``[Ho, Wo, 34]`` offsets in model-input pixels, y block then x block.
+        displacements_fwd: ``[Ho, Wo, 32]`` parent -> child vectors per edge of
+            :data:`~posenet.keypoints.POSE_CHAIN`, y block (0-15) then x block (16-31).
+        displacements_bwd: ``[Ho, Wo, 32]`` child -> parent vectors, same layout.
+        output_stride: model-input pixels per grid cell.
+        max_detections: the most poses returned.
+        score_threshold: lowest heatmap score of a root candidate (``>=`` keeps it);
+            it filters roots only, not the other keypoints or the poses.
+        nms_radius: a root within this many model-input pixels (``<=``) of the same part
+            of an accepted pose is skipped.
+
+    Returns:
+        Poses in model-input pixels, in acceptance order (root score descending, ties in
+        the reference heap's order), not sorted by pose score, never clamped. A pose's
+        score is the sum of its part scores that are not within ``nms_radius`` of the
+        same part of an earlier pose, divided by 17.
+    """
+    scores = _float32_grid(heatmap_scores, "heatmap_scores", NUM_KEYPOINTS)
+    grid = scores.shape[:2]
+    offs = _float32_grid(offsets, "offsets", 2 * NUM_KEYPOINTS, grid)
+    fwd = _float32_grid(displacements_fwd, "displacements_fwd", 2 * NUM_EDGES, grid)
+    bwd = _float32_grid(displacements_bwd, "displacements_bwd", 2 * NUM_EDGES, grid)
+    if not max_detections > 0:  # the reference's loop would not run (also for NaN)
+        return []
+
+    queue = build_part_with_score_queue(scores, score_threshold)
+    maps = _Maps(
+        *(memoryview(a.reshape(-1)) for a in (scores, offs, fwd, bwd)),
+        width=grid[1],
+        last_y=grid[0] - 1,
+        last_x=grid[1] - 1,
+        stride=output_stride,
+    )
+    squared_radius = nms_radius * nms_radius
+    accepted: list[tuple[list[float], list[float]]] = []
+    results: list[tuple[float, list[float], list[float], list[float]]] = []
+    while len(accepted) < max_detections and len(queue):
+        root_score, (hy, hx, part) = queue.pop()
+        root_y, root_x = _root_position(hy, hx, part, maps)
+        if _within_nms_radius(accepted, squared_radius, root_y, root_x, part):
+            continue
+        ys, xs, part_scores = _decode_pose(root_score, root_y, root_x, part, maps)
+        results.append((_instance_score(accepted, squared_radius, ys, xs, part_scores), ys, xs, part_scores))
+        accepted.append((ys, xs))
+    return [_to_pose(*result) for result in results]
+
+
+def _to_pose(score: float, ys: list[float], xs: list[float], part_scores: list[float]) -> Pose:
+    return Pose(
+        score=score,
+        keypoints=tuple(
+            Keypoint(PART_NAMES[k], part_scores[k], Position(xs[k], ys[k])) for k in range(NUM_KEYPOINTS)
+        ),
+    )
