@@ -1,0 +1,406 @@
+// posenet-py page: webcam frames go to the server over a WebSocket, a dropped photo
+// over POST /v1/poses; poses are drawn over the picture on one canvas. No dependencies.
+"use strict";
+
+(() => {
+  // Skeleton edges and colours as in the reference demo (keypoints.ts, demo_util.js).
+  const PARTS = ["nose", "leftEye", "rightEye", "leftEar", "rightEar", "leftShoulder",
+    "rightShoulder", "leftElbow", "rightElbow", "leftWrist", "rightWrist", "leftHip",
+    "rightHip", "leftKnee", "rightKnee", "leftAnkle", "rightAnkle"];
+  const EDGES = [["leftHip", "leftShoulder"], ["leftElbow", "leftShoulder"],
+    ["leftElbow", "leftWrist"], ["leftHip", "leftKnee"], ["leftKnee", "leftAnkle"],
+    ["rightHip", "rightShoulder"], ["rightElbow", "rightShoulder"],
+    ["rightElbow", "rightWrist"], ["rightHip", "rightKnee"], ["rightKnee", "rightAnkle"],
+    ["leftShoulder", "rightShoulder"], ["leftHip", "rightHip"]]
+    .map(([a, b]) => [PARTS.indexOf(a), PARTS.indexOf(b)]);
+  const COLORS = ["#00ffff", "#ff4fd8", "#ffd23f", "#7cff4f", "#ff8c3f", "#9d8cff"];
+  const MAX_IN_FLIGHT = 2;        // one being processed, one waiting on the server
+  const CAPTURE_MAX_WIDTH = 640;  // frames are downscaled to this width before sending
+
+  const $ = (id) => document.getElementById(id);
+  const canvas = $("output");
+  const ctx = canvas.getContext("2d");
+  const video = $("video");
+  const stage = $("stage");
+  const capture = document.createElement("canvas");
+  const captureCtx = capture.getContext("2d");
+
+  // Everything a test (or a curious user) may want to read, on window.
+  const stats = window.posenetStats = {
+    source: "none", framesSent: 0, framesAnswered: 0, framesDropped: 0, errors: 0,
+    posesReceived: 0, lastPoseCount: 0, drawnFrames: 0, drawnPoses: 0, drawnKeypoints: 0,
+    lastLatencyMs: null, lastServerMs: null, fps: 0, lastResult: null, lastError: null,
+  };
+
+  const state = {
+    source: "none", stream: null, ws: null, wsReady: false, inFlight: new Map(),
+    sentSeq: 0, encoding: false, result: null, resultSize: null, photo: null, mirror: true,
+    answerTimes: [], rafId: 0, photoRequest: 0,
+  };
+
+  // ------------------------------------------------------------------ controls
+
+  function controls() {
+    const mode = document.querySelector('input[name="mode"]:checked').value;
+    return {
+      mode,
+      input_resolution: $("input-resolution").value,
+      max_detections: Number($("max-detections").value),
+      score_threshold: Number($("score-threshold").value),
+      nms_radius: Number($("nms-radius").value),
+      minPose: Number($("min-pose").value),
+      minPart: Number($("min-part").value),
+      mirror: $("mirror").checked,
+      showVideo: $("show-video").checked,
+    };
+  }
+
+  function serverOptions() {
+    const c = controls();
+    return {
+      mode: c.mode, input_resolution: c.input_resolution, max_detections: c.max_detections,
+      score_threshold: c.score_threshold, nms_radius: c.nms_radius,
+      flip_horizontal: state.source === "camera" && c.mirror,
+    };
+  }
+
+  function showOutputs() {
+    const fmt = { "max-detections": 0, "score-threshold": 2, "nms-radius": 0, "min-pose": 2, "min-part": 2 };
+    for (const [id, digits] of Object.entries(fmt)) {
+      $(id + "-out").textContent = Number($(id).value).toFixed(digits);
+    }
+    document.body.classList.toggle("hidden-multi", controls().mode !== "multi");
+  }
+
+  function onOptionsChanged() {
+    showOutputs();
+    if (state.source === "camera") sendOptions();
+    else if (state.source === "photo") estimatePhoto();
+  }
+
+  for (const el of document.querySelectorAll("input, select")) {
+    if (el.id === "photo") continue;
+    el.addEventListener("input", onOptionsChanged);
+  }
+  // Thresholds as in the reference demo when switching algorithm.
+  for (const radio of document.querySelectorAll('input[name="mode"]')) {
+    radio.addEventListener("change", () => {
+      const single = radio.value === "single";
+      $("min-pose").value = single ? 0.1 : 0.15;
+      $("min-part").value = single ? 0.5 : 0.1;
+      onOptionsChanged();
+    });
+  }
+
+  function setStatus(text, isError = false) {
+    const el = $("status");
+    el.textContent = text;
+    el.classList.toggle("error", isError);
+    if (isError) { stats.errors += 1; stats.lastError = text; }
+  }
+
+  // ------------------------------------------------------------------ camera
+
+  async function startCamera() {
+    stopAll();
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      setStatus("This browser gives no camera here (the page must be on localhost or https).", true);
+      return;
+    }
+    setStatus("Opening the camera…");
+    try {
+      state.stream = await navigator.mediaDevices.getUserMedia({
+        audio: false, video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" },
+      });
+    } catch (err) {
+      setStatus(`Camera refused: ${err.message || err.name}`, true);
+      return;
+    }
+    video.srcObject = state.stream;
+    await video.play().catch(() => {});
+    if (!video.videoWidth) await new Promise((r) => video.addEventListener("loadedmetadata", r, { once: true }));
+    state.source = stats.source = "camera";
+    $("mirror").checked = true;
+    $("camera-start").disabled = true;
+    $("camera-stop").disabled = false;
+    $("drop-hint").classList.add("hidden");
+    openSocket();
+    loop();
+  }
+
+  function openSocket() {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${proto}://${location.host}/v1/stream`);
+    ws.binaryType = "arraybuffer";
+    state.ws = ws;
+    state.inFlight.clear();
+    state.sentSeq = 0;
+    state.encoding = false;
+    ws.onopen = () => setStatus("Connected; streaming frames.");
+    ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+    ws.onclose = (ev) => {
+      if (state.ws !== ws) return;
+      state.wsReady = false;
+      if (state.source === "camera") {
+        setStatus(`Connection closed (${ev.code}); reconnecting…`, true);
+        setTimeout(() => { if (state.source === "camera" && state.ws === ws) openSocket(); }, 1000);
+      }
+    };
+  }
+
+  function sendOptions() {
+    if (state.ws && state.wsReady) state.ws.send(JSON.stringify({ type: "options", ...serverOptions() }));
+  }
+
+  function onMessage(msg) {
+    if (msg.type === "ready") {
+      state.wsReady = true;
+      showModel(msg.model);
+      sendOptions();
+    } else if (msg.type === "poses") {
+      const sent = state.inFlight.get(msg.frame);
+      state.inFlight.delete(msg.frame);
+      for (const seq of state.inFlight.keys()) if (seq < msg.frame) state.inFlight.delete(seq);
+      const now = performance.now();
+      if (sent !== undefined) stats.lastLatencyMs = now - sent;
+      acceptResult(msg, now);
+    } else if (msg.type === "dropped") {
+      state.inFlight.delete(msg.frame);
+      stats.framesDropped += 1;
+      $("dropped").textContent = String(stats.framesDropped);
+    } else if (msg.type === "error") {
+      if (msg.frame !== undefined) state.inFlight.delete(msg.frame);
+      setStatus(`Server: ${describe(msg.detail)} (${msg.status})`, true);
+    }
+  }
+
+  function acceptResult(result, now) {
+    state.result = result;
+    state.resultSize = { width: result.width, height: result.height };
+    stats.framesAnswered += 1;
+    stats.lastPoseCount = result.poses.length;
+    stats.posesReceived += result.poses.length;
+    stats.lastServerMs = result.timing ? result.timing.total_ms : null;
+    stats.lastResult = result;
+    state.answerTimes.push(now);
+    while (state.answerTimes.length && now - state.answerTimes[0] > 2000) state.answerTimes.shift();
+    const span = state.answerTimes.length > 1 ? now - state.answerTimes[0] : 0;
+    stats.fps = span > 0 ? ((state.answerTimes.length - 1) * 1000) / span : 0;
+    updateReadout();
+  }
+
+  function sendFrame() {
+    const ws = state.ws;
+    if (!ws || !state.wsReady || ws.readyState !== WebSocket.OPEN) return;
+    if (state.encoding || state.inFlight.size >= MAX_IN_FLIGHT || ws.bufferedAmount > 0) return;
+    if (!video.videoWidth) return;
+    const scale = Math.min(1, CAPTURE_MAX_WIDTH / video.videoWidth);
+    capture.width = Math.round(video.videoWidth * scale);
+    capture.height = Math.round(video.videoHeight * scale);
+    captureCtx.drawImage(video, 0, 0, capture.width, capture.height);
+    const t0 = performance.now();
+    state.encoding = true;
+    capture.toBlob((blob) => {
+      state.encoding = false;
+      if (state.ws !== ws || ws.readyState !== WebSocket.OPEN || !blob) return;
+      const seq = ++state.sentSeq;  // the server numbers binary messages the same way
+      state.inFlight.set(seq, t0);
+      ws.send(blob);
+      stats.framesSent += 1;
+    }, "image/jpeg", 0.85);
+  }
+
+  function loop() {
+    cancelAnimationFrame(state.rafId);
+    const tick = () => {
+      if (state.source !== "camera") return;
+      sendFrame();
+      drawCamera();
+      state.rafId = requestAnimationFrame(tick);
+    };
+    state.rafId = requestAnimationFrame(tick);
+  }
+
+  function stopAll() {
+    cancelAnimationFrame(state.rafId);
+    if (state.ws) { const ws = state.ws; state.ws = null; ws.close(); }
+    state.wsReady = false;
+    if (state.stream) { for (const t of state.stream.getTracks()) t.stop(); state.stream = null; }
+    video.srcObject = null;
+    state.source = stats.source = "none";
+    state.result = null;
+    state.inFlight.clear();
+    state.answerTimes = [];
+    $("camera-start").disabled = false;
+    $("camera-stop").disabled = true;
+  }
+
+  // ------------------------------------------------------------------ photos
+
+  async function loadPhoto(file) {
+    if (!file) return;
+    stopAll();
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    } catch (err) {
+      setStatus(`Cannot open ${file.name}: not an image this browser reads.`, true);
+      return;
+    }
+    state.photo = { file, bitmap };
+    state.source = stats.source = "photo";
+    $("mirror").checked = false;
+    $("drop-hint").classList.add("hidden");
+    state.result = null;
+    drawPhoto();
+    estimatePhoto();
+  }
+
+  async function estimatePhoto() {
+    if (!state.photo) return;
+    const id = ++state.photoRequest;
+    const opts = serverOptions();
+    const query = new URLSearchParams(Object.entries(opts).map(([k, v]) => [k, String(v)]));
+    const file = state.photo.file;
+    setStatus(`Estimating ${file.name}…`);
+    const t0 = performance.now();
+    let response;
+    try {
+      response = await fetch(`/v1/poses?${query}`, {
+        method: "POST", body: file, headers: { "Content-Type": file.type || "application/octet-stream" },
+      });
+    } catch (err) {
+      setStatus(`Request failed: ${err.message}`, true);
+      return;
+    }
+    const body = await response.json().catch(() => ({}));
+    if (id !== state.photoRequest || state.source !== "photo") return;
+    if (!response.ok) {
+      setStatus(`Server: ${describe(body.detail)} (${response.status})`, true);
+      return;
+    }
+    stats.framesSent += 1;
+    stats.lastLatencyMs = performance.now() - t0;
+    acceptResult(body, performance.now());
+    setStatus(`${file.name}: ${body.width}×${body.height}, ${body.poses.length} pose(s).`);
+    drawPhoto();
+  }
+
+  $("photo").addEventListener("change", (ev) => loadPhoto(ev.target.files[0]));
+  stage.addEventListener("dragover", (ev) => { ev.preventDefault(); stage.classList.add("dragover"); });
+  stage.addEventListener("dragleave", () => stage.classList.remove("dragover"));
+  stage.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    stage.classList.remove("dragover");
+    const file = ev.dataTransfer && ev.dataTransfer.files[0];
+    if (file) loadPhoto(file);
+  });
+  $("camera-start").addEventListener("click", startCamera);
+  $("camera-stop").addEventListener("click", () => { stopAll(); setStatus("Stopped."); drawIdle(); });
+
+  // ------------------------------------------------------------------ drawing
+
+  function fitCanvas(width, height) {
+    if (canvas.width !== width || canvas.height !== height) {
+      canvas.width = width;
+      canvas.height = height;
+    }
+  }
+
+  function drawCamera() {
+    const w = video.videoWidth, h = video.videoHeight;
+    if (!w || !h) return;
+    fitCanvas(w, h);
+    const c = controls();
+    ctx.save();
+    if (c.showVideo) {
+      if (c.mirror) { ctx.translate(w, 0); ctx.scale(-1, 1); }
+      ctx.drawImage(video, 0, 0, w, h);
+    } else {
+      ctx.fillStyle = "#000";
+      ctx.fillRect(0, 0, w, h);
+    }
+    ctx.restore();
+    drawPoses(w, h);
+  }
+
+  function drawPhoto() {
+    if (!state.photo) return;
+    const { bitmap } = state.photo;
+    fitCanvas(bitmap.width, bitmap.height);
+    const c = controls();
+    if (c.showVideo) ctx.drawImage(bitmap, 0, 0);
+    else { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, bitmap.width, bitmap.height); }
+    drawPoses(bitmap.width, bitmap.height);
+  }
+
+  function drawIdle() {
+    fitCanvas(640, 360);
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    $("drop-hint").classList.remove("hidden");
+  }
+
+  function drawPoses(w, h) {
+    const result = state.result;
+    stats.drawnFrames += 1;
+    if (!result || !state.resultSize) return;
+    const c = controls();
+    // Poses are in the pixels of the image the server saw; scale to the canvas.
+    const sx = w / state.resultSize.width, sy = h / state.resultSize.height;
+    const unit = Math.max(2, Math.round(Math.min(w, h) / 180));
+    let drawn = 0;
+    result.poses.forEach((pose, i) => {
+      if (pose.score === null || pose.score < c.minPose) return;
+      const color = COLORS[i % COLORS.length];
+      const kp = pose.keypoints;
+      const ok = (k) => k.score !== null && k.score >= c.minPart && k.position.x !== null && k.position.y !== null;
+      ctx.strokeStyle = color;
+      ctx.lineWidth = unit;
+      ctx.lineCap = "round";
+      for (const [a, b] of EDGES) {
+        if (!ok(kp[a]) || !ok(kp[b])) continue;
+        ctx.beginPath();
+        ctx.moveTo(kp[a].position.x * sx, kp[a].position.y * sy);
+        ctx.lineTo(kp[b].position.x * sx, kp[b].position.y * sy);
+        ctx.stroke();
+      }
+      ctx.fillStyle = color;
+      for (const k of kp) {
+        if (!ok(k)) continue;
+        ctx.beginPath();
+        ctx.arc(k.position.x * sx, k.position.y * sy, unit * 1.6, 0, 2 * Math.PI);
+        ctx.fill();
+        stats.drawnKeypoints += 1;
+      }
+      drawn += 1;
+    });
+    stats.drawnPoses += drawn;
+    $("pose-count").textContent = `${drawn} / ${result.poses.length}`;
+  }
+
+  // ------------------------------------------------------------------ readout
+
+  function updateReadout() {
+    $("fps").textContent = stats.fps ? stats.fps.toFixed(1) : "–";
+    $("latency").textContent = stats.lastLatencyMs !== null ? `${stats.lastLatencyMs.toFixed(0)} ms` : "–";
+    $("server-ms").textContent = stats.lastServerMs !== null ? `${stats.lastServerMs.toFixed(1)} ms` : "–";
+  }
+
+  function describe(detail) {
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) return detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
+    return JSON.stringify(detail);
+  }
+
+  function showModel(info) {
+    if (!info) return;
+    const r = info.input_resolution;
+    $("model").textContent = `${info.architecture} ${info.multiplier} · stride ${info.output_stride}` +
+      (r ? ` · ${r.width}×${r.height}` : "") + (info.engine ? ` · ${info.engine}` : "");
+  }
+
+  fetch("/v1/models").then((r) => r.json()).then((m) => showModel(m.loaded)).catch(() => {});
+  showOutputs();
+  drawIdle();
+})();

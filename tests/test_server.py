@@ -1,0 +1,532 @@
+"""The HTTP service: results, errors with the right status, the stream, robustness.
+
+Uses the real default checkpoint (shared weights) through ``posenet.load()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import math
+import socket
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from posenet.server import create_app  # noqa: E402
+from posenet.server.app import STATIC_DIR  # noqa: E402
+
+try:  # tests/ as a package or as a plain folder on sys.path
+    from .server_helpers import LiveServer, real_net
+except ImportError:  # pragma: no cover
+    from server_helpers import LiveServer, real_net  # type: ignore[no-redef]
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def net() -> Any:
+    return real_net()
+
+
+@pytest.fixture(scope="module")
+def client(net: Any) -> Iterator[TestClient]:
+    with TestClient(create_app(net)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def zidane(photo_paths: list[Path]) -> bytes:
+    return next(p for p in photo_paths if p.name == "ultralytics__zidane.jpg").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def small_jpeg(zidane: bytes) -> bytes:
+    """A 320x180 JPEG of two people, quick to estimate."""
+    return _encode(Image.open(io.BytesIO(zidane)).resize((320, 180)), "JPEG")
+
+
+def _encode(img: Image.Image, fmt: str, **kw: Any) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def _rgb(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def _post(client: TestClient, body: bytes, params: dict[str, Any] | None = None,
+          content_type: str | None = "image/jpeg", **kw: Any) -> httpx.Response:
+    headers = {"Content-Type": content_type} if content_type else {}
+    return client.post("/v1/poses", content=body, params=params, headers=headers, **kw)
+
+
+def _poses(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return data["poses"]
+
+
+# ---------------------------------------------------------------------------- results
+
+
+def test_multi_pose_matches_library(client: TestClient, net: Any, zidane: bytes) -> None:
+    r = _post(client, zidane, {"mode": "multi", "max_detections": 3, "score_threshold": 0.3,
+                               "nms_radius": 25})
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert (data["width"], data["height"]) == (1280, 720)
+    expected = net.estimate_multiple_poses(_rgb(zidane), False, 3, 0.3, 25)
+    assert _poses(data) == [json.loads(json.dumps(p.to_dict())) for p in expected]
+    assert len(data["poses"]) >= 2
+    assert set(data["timing"]) == {"decode_ms", "queue_ms", "inference_ms", "total_ms"}
+    assert data["timing"]["total_ms"] >= data["timing"]["inference_ms"] > 0
+    assert "Server-Timing" in r.headers
+    pose = data["poses"][0]
+    assert set(pose) == {"score", "keypoints"}
+    assert [k["part"] for k in pose["keypoints"]][:3] == ["nose", "leftEye", "rightEye"]
+    assert set(pose["keypoints"][0]) == {"score", "part", "position"}
+
+
+def test_defaults_are_the_reference_defaults(client: TestClient, net: Any, small_jpeg: bytes) -> None:
+    data = _post(client, small_jpeg).json()
+    expected = net.estimate_multiple_poses(_rgb(small_jpeg))  # 5, 0.5, 20
+    assert _poses(data) == [p.to_dict() for p in expected]
+
+
+def test_single_pose_flip_and_resolution(client: TestClient, net: Any, zidane: bytes) -> None:
+    image = _rgb(zidane)
+    plain = _post(client, zidane, {"mode": "single"}).json()
+    assert _poses(plain) == [net.estimate_single_pose(image).to_dict()]
+    flipped = _post(client, zidane, {"mode": "single", "flip_horizontal": "true"}).json()
+    for a, b in zip(plain["poses"][0]["keypoints"], flipped["poses"][0]["keypoints"]):
+        assert a["part"] == b["part"]
+        assert b["position"]["x"] == pytest.approx(1280 - 1 - a["position"]["x"], abs=1e-6)
+        assert b["position"]["y"] == pytest.approx(a["position"]["y"], abs=1e-6)
+    custom = _post(client, zidane, {"mode": "single", "input_resolution": "353x257"}).json()
+    assert _poses(custom) == [net.estimate_single_pose(image, input_resolution=(353, 257)).to_dict()]
+    square = _post(client, zidane, {"mode": "single", "input_resolution": "161"}).json()
+    assert _poses(square) == [net.estimate_single_pose(image, input_resolution=161).to_dict()]
+
+
+def test_multipart_upload_equals_raw_body(client: TestClient, small_jpeg: bytes) -> None:
+    raw = _post(client, small_jpeg).json()
+    r = client.post("/v1/poses", files={"image": ("p.jpg", small_jpeg, "image/jpeg")})
+    assert r.status_code == 200, r.text
+    assert _poses(r.json()) == _poses(raw)
+    r = client.post("/v1/poses", files={"file": ("p.bin", small_jpeg, "application/octet-stream")},
+                    data={"note": "x"})
+    assert r.status_code == 200 and _poses(r.json()) == _poses(raw)
+
+
+@pytest.mark.parametrize("fmt,mode", [("PNG", "L"), ("PNG", "RGBA"), ("WEBP", "RGB"),
+                                      ("BMP", "RGB"), ("GIF", "P"), ("TIFF", "RGB")])
+def test_formats_and_modes(client: TestClient, small_jpeg: bytes, fmt: str, mode: str) -> None:
+    img = Image.open(io.BytesIO(small_jpeg)).convert(mode)
+    r = _post(client, _encode(img, fmt), {"mode": "single"}, f"image/{fmt.lower()}")
+    assert r.status_code == 200, r.text
+    assert (r.json()["width"], r.json()["height"]) == (320, 180)
+
+
+def test_exif_orientation_is_applied(client: TestClient, small_jpeg: bytes) -> None:
+    img = Image.open(io.BytesIO(small_jpeg))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    r = _post(client, _encode(img, "JPEG", exif=exif.tobytes()), {"mode": "single"})
+    assert r.status_code == 200
+    assert (r.json()["width"], r.json()["height"]) == (180, 320)
+
+
+def test_octet_stream_is_sniffed(client: TestClient, small_jpeg: bytes) -> None:
+    assert _post(client, small_jpeg, None, "application/octet-stream").status_code == 200
+
+
+# ---------------------------------------------------------------------------- other routes
+
+
+def test_health_models_docs_page(client: TestClient, net: Any) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+    models = client.get("/v1/models").json()
+    loaded = models["loaded"]
+    assert loaded["architecture"] == net.architecture == "MobileNetV1"
+    assert loaded["output_stride"] == 16 and loaded["multiplier"] == 0.75
+    assert loaded["quant_bytes"] == 4
+    assert loaded["input_resolution"] == {"height": 257, "width": 257}
+    names = {m["name"]: m for m in models["available"]}
+    assert len(names) == 27
+    assert names["mobilenet-float-075-stride16"]["local"] is True
+    assert models["limits"]["max_queue"] >= 1
+
+    spec = client.get("/openapi.json").json()
+    op = spec["paths"]["/v1/poses"]["post"]
+    assert {p["name"] for p in op["parameters"]} == {
+        "mode", "flip_horizontal", "max_detections", "score_threshold", "nms_radius",
+        "input_resolution"}
+    assert {"image/jpeg", "image/png", "multipart/form-data"} <= set(op["requestBody"]["content"])
+    assert {"400", "413", "415", "422", "503"} <= set(op["responses"])
+
+    for path in ("/", "/docs"):
+        r = client.get(path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        assert "default-src 'self'" in r.headers["content-security-policy"]
+    for name in ("app.js", "style.css", "docs.js"):
+        assert client.get(f"/static/{name}").status_code == 200
+
+
+def test_static_files_load_nothing_from_elsewhere() -> None:
+    for path in STATIC_DIR.iterdir():
+        text = path.read_text()
+        assert "http://" not in text and "https://" not in text, path.name
+        assert "//cdn" not in text and "@import" not in text, path.name
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+def _error(r: httpx.Response, status: int) -> Any:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/json"
+    return r.json()["detail"]
+
+
+def test_undecodable_images_are_400(client: TestClient, zidane: bytes) -> None:
+    assert "truncated" in _error(_post(client, zidane[: len(zidane) // 2]), 400)
+    assert "cannot decode" in _error(_post(client, b"not an image at all"), 400)
+    assert "empty" in _error(_post(client, b""), 400)
+    assert "cannot decode" in _error(_post(client, zidane[:20]), 400)
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>'
+    _error(_post(client, svg, None, "application/octet-stream"), 400)
+    r = client.post("/v1/poses", content=b"--x\r\nbroken", headers={
+        "Content-Type": "multipart/form-data; boundary=x"})
+    _error(r, 400)
+    r = client.post("/v1/poses", data={"note": "no file"}, files={})
+    assert r.status_code in (400, 415)
+
+
+def test_unsupported_types_are_415(client: TestClient, small_jpeg: bytes) -> None:
+    assert "Content-Type" in _error(_post(client, small_jpeg, None, None), 415)
+    _error(_post(client, small_jpeg, None, "text/plain"), 415)
+    _error(_post(client, small_jpeg, None, "application/json"), 415)
+    _error(_post(client, small_jpeg, None, "image/svg+xml"), 415)
+    _error(_post(client, small_jpeg, None, "application/x-www-form-urlencoded"), 415)
+    r = client.post("/v1/poses", files={"image": ("a.txt", b"hello", "text/plain")})
+    _error(r, 415)
+
+
+@pytest.mark.parametrize("params", [
+    {"mode": "both"}, {"max_detections": 0}, {"max_detections": 10**6}, {"max_detections": "x"},
+    {"max_detections": "2.5"}, {"score_threshold": 1.5}, {"score_threshold": "nan"},
+    {"nms_radius": 0}, {"nms_radius": "-1"}, {"nms_radius": "inf"}, {"flip_horizontal": "maybe"},
+    {"input_resolution": "abc"}, {"input_resolution": "0"}, {"input_resolution": "100000"},
+    {"input_resolution": "257x"}, {"input_resolution": "9" * 400}, {"unknown": "1"},
+])
+def test_bad_options_are_422(client: TestClient, small_jpeg: bytes, params: dict[str, Any]) -> None:
+    detail = _error(_post(client, small_jpeg, params), 422)
+    assert isinstance(detail, list) and detail[0]["loc"][0] == "query"
+
+
+def test_size_limits_are_413(net: Any, small_jpeg: bytes) -> None:
+    with TestClient(create_app(net, max_upload_bytes=10_000, max_pixels=320 * 180)) as c:
+        big = small_jpeg + b"\0" * 10_000
+        assert "body too large" in _error(_post(c, big), 413)
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: counted while reading
+            for _ in range(20):
+                yield b"\0" * 1000
+
+        assert "body too large" in _error(
+            c.post("/v1/poses", content=chunks(), headers={"Content-Type": "image/png"}), 413)
+        ok = _post(c, small_jpeg, {"mode": "single"})
+        assert ok.status_code == 200
+        bigger = _encode(Image.new("RGB", (321, 180)), "PNG")
+        assert "pixels" in _error(_post(c, bigger, None, "image/png"), 413)
+        r = c.post("/v1/poses", files={"image": ("b.png", bigger, "image/png")})
+        _error(r, 413)
+
+
+def test_decompression_bomb_refused_from_the_header(client: TestClient) -> None:
+    """A PNG announcing 30000x30000 pixels is refused before any decoding (413, not 400)."""
+    png = _encode(Image.new("L", (8, 8)), "PNG")
+    ihdr = png.index(b"IHDR")
+    import struct
+    import zlib
+
+    fields = struct.pack(">II", 30000, 30000) + png[ihdr + 12: ihdr + 17]
+    chunk = b"IHDR" + fields
+    bomb = png[: ihdr - 4] + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    bomb += png[ihdr + 21:]
+    assert "pixels" in _error(_post(client, bomb, None, "image/png"), 413)
+
+
+def test_not_found_and_wrong_method(client: TestClient) -> None:
+    _error(client.get("/v1/poses"), 405)
+    _error(client.get("/nope"), 404)
+
+
+def test_full_queue_is_503(net: Any, small_jpeg: bytes) -> None:
+    """With max_queue=1 and the model busy, a second request is refused at once."""
+    app = create_app(net, max_queue=1)
+    lock = app.state.estimator._model_lock
+
+    async def scenario() -> tuple[int, int, str | None]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            headers = {"Content-Type": "image/jpeg"}
+            lock.acquire()
+            try:
+                first = asyncio.create_task(c.post("/v1/poses", content=small_jpeg, headers=headers))
+                for _ in range(500):
+                    if app.state.estimator.queue.admitted == 1:
+                        break
+                    await asyncio.sleep(0.01)
+                second = await c.post("/v1/poses", content=small_jpeg, headers=headers)
+            finally:
+                lock.release()
+            r1 = await first
+            third = await c.post("/v1/poses", content=small_jpeg, headers=headers)
+            assert third.status_code == 200
+            return r1.status_code, second.status_code, second.headers.get("retry-after")
+
+    try:
+        assert asyncio.run(scenario()) == (200, 503, "1")
+    finally:
+        app.state.estimator.close()
+
+
+# ---------------------------------------------------------------------------- WebSocket
+
+
+def _recv(ws: Any) -> dict[str, Any]:
+    return json.loads(ws.receive_text())
+
+
+def test_stream_answers_frames_and_options(client: TestClient, net: Any, small_jpeg: bytes) -> None:
+    with client.websocket_connect("/v1/stream?mode=single") as ws:
+        ready = _recv(ws)
+        assert ready["type"] == "ready" and ready["options"]["mode"] == "single"
+        assert ready["model"]["architecture"] == "MobileNetV1"
+        ws.send_bytes(small_jpeg)
+        msg = _recv(ws)
+        assert msg["type"] == "poses" and msg["frame"] == 1 and len(msg["poses"]) == 1
+        assert msg["poses"] == [net.estimate_single_pose(_rgb(small_jpeg)).to_dict()]
+
+        ws.send_text(json.dumps({"type": "options", "mode": "multi", "max_detections": 2,
+                                 "score_threshold": 0.1, "flip_horizontal": True}))
+        opts = _recv(ws)
+        assert opts["type"] == "options" and opts["options"]["max_detections"] == 2
+        ws.send_bytes(small_jpeg)
+        msg = _recv(ws)
+        assert msg["frame"] == 2
+        expected = net.estimate_multiple_poses(_rgb(small_jpeg), True, 2, 0.1, 20)
+        assert msg["poses"] == [p.to_dict() for p in expected]
+
+        ws.send_text(json.dumps({"type": "options", "nms_radius": -3}))
+        err = _recv(ws)
+        assert err["type"] == "error" and err["status"] == 422
+        ws.send_text("not json")
+        assert _recv(ws)["status"] == 400
+        ws.send_text(json.dumps([1, 2]))
+        assert _recv(ws)["status"] == 400
+        ws.send_bytes(b"garbage")
+        err = _recv(ws)
+        assert err == {"type": "error", "frame": 3, "status": 400, "detail": err["detail"]}
+        ws.send_bytes(small_jpeg)  # the stream goes on, with the options before the bad one
+        msg = _recv(ws)
+        assert msg["frame"] == 4 and len(msg["poses"]) <= 2
+
+
+def test_stream_bad_query_closes(client: TestClient) -> None:
+    with client.websocket_connect("/v1/stream?max_detections=-1") as ws:
+        msg = _recv(ws)
+        assert msg["type"] == "error" and msg["status"] == 422
+
+
+def test_stream_drops_stale_frames_oldest_first(net: Any, small_jpeg: bytes) -> None:
+    """Frames arriving while one is processed replace each other: only the newest waits."""
+    app = create_app(net)
+    estimator = app.state.estimator
+    with TestClient(app) as c, c.websocket_connect("/v1/stream") as ws:
+        assert _recv(ws)["type"] == "ready"
+        estimator._model_lock.acquire()
+        try:
+            ws.send_bytes(small_jpeg)  # frame 1: taken by the worker, blocked on the model
+            deadline = time.monotonic() + 10
+            while estimator.queue.admitted < 1 and time.monotonic() < deadline:
+                time.sleep(0.005)
+            for _ in range(4):  # frames 2..5 arrive while frame 1 is in the model
+                ws.send_bytes(small_jpeg)
+            dropped = [_recv(ws) for _ in range(3)]
+        finally:
+            estimator._model_lock.release()
+        assert dropped == [{"type": "dropped", "frame": n} for n in (2, 3, 4)]
+        first, last = _recv(ws), _recv(ws)
+        assert (first["type"], first["frame"]) == ("poses", 1)
+        assert (last["type"], last["frame"], last["dropped"]) == ("poses", 5, 3)
+
+
+# ---------------------------------------------------------------------------- fuzzing
+
+_KEYS = ["mode", "flip_horizontal", "max_detections", "score_threshold", "nms_radius",
+         "input_resolution"]
+_values = st.one_of(
+    st.sampled_from(["single", "multi", "true", "false", "0", "1", "-1", "1e308", "nan", "inf",
+                     "-inf", "0.5", "257", "353x257", "17x17", "1025x1025", "", " ", "x", "1x",
+                     "4294967297", "0x10", "\u0663", "１２"]),
+    st.integers(-10**20, 10**20).map(str),
+    st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False).map(repr),
+    st.text(max_size=30),
+)
+_good = {
+    "mode": st.sampled_from(["single", "multi"]),
+    "flip_horizontal": st.sampled_from(["true", "false", "1", "0", "on", "off"]),
+    "max_detections": st.integers(1, 20).map(str),
+    "score_threshold": st.floats(0, 1, allow_subnormal=False).map(str),
+    "nms_radius": st.floats(0.5, 100, allow_subnormal=False).map(str),
+    "input_resolution": st.sampled_from(["129", "161", "257", "353x257", "200", "17", "97x33"]),
+}
+_good_params = st.fixed_dictionaries({}, optional={k: v for k, v in _good.items()})
+_params = st.one_of(
+    _good_params,  # valid options: the image decides
+    _good_params,
+    st.tuples(_good_params, st.dictionaries(st.sampled_from(_KEYS), _values, max_size=2)).map(
+        lambda t: {**t[0], **t[1]}),  # some odd values
+    st.dictionaries(st.one_of(st.sampled_from(_KEYS), st.text(min_size=1, max_size=12)), _values,
+                    max_size=5),  # anything
+)
+_types = st.one_of(
+    st.sampled_from(["image/jpeg", "image/png", "application/octet-stream"]),
+    st.sampled_from(["image/gif", "text/plain", "", "image/", "multipart/form-data",
+                     "multipart/form-data; boundary=zz", "image/jpeg; charset=utf-8", "*/*",
+                     "\x7f"]),
+)
+
+
+@st.composite
+def _bodies(draw: Any) -> bytes:
+    base = draw(st.sampled_from(_FUZZ_IMAGES))
+    kind = draw(st.sampled_from(["valid", "truncated", "flipped", "random", "prefix"]))
+    if kind == "valid":
+        return base
+    if kind == "truncated":
+        return base[: draw(st.integers(0, len(base)))]
+    if kind == "flipped":
+        data = bytearray(base)
+        for _ in range(draw(st.integers(1, 8))):
+            i = draw(st.integers(0, len(data) - 1))
+            data[i] = draw(st.integers(0, 255))
+        return bytes(data)
+    if kind == "prefix":
+        return base[:16] + draw(st.binary(max_size=200))
+    return draw(st.binary(max_size=300))
+
+
+def _fuzz_images() -> list[bytes]:
+    rng = np.random.default_rng(0)
+    img = Image.fromarray(rng.integers(0, 255, (40, 56, 3), dtype=np.uint8))
+    return [_encode(img, "JPEG"), _encode(img, "PNG"), _encode(img.convert("P"), "GIF"),
+            _encode(img, "WEBP"), _encode(img, "BMP"), _encode(img, "TIFF")]
+
+
+_FUZZ_IMAGES = _fuzz_images()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(params=_params, body=_bodies(), content_type=_types)
+def test_fuzz_requests_never_5xx(client: TestClient, params: dict[str, str], body: bytes,
+                                 content_type: str) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    try:
+        r = client.post("/v1/poses", params=params, content=body, headers=headers)
+    except UnicodeEncodeError:
+        return  # not sendable over HTTP at all
+    event(f"status {r.status_code}")
+    assert r.status_code in (200, 400, 413, 415, 422), (r.status_code, r.text)
+    data = r.json()
+    if r.status_code == 200:
+        assert all(math.isfinite(p["score"]) for p in data["poses"])
+    else:
+        assert data["detail"]
+    assert client.get("/healthz").json()["internal_errors"] == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(messages=st.lists(st.one_of(_bodies(), st.text(max_size=60),
+                                   st.dictionaries(st.sampled_from(_KEYS + ["type", "x"]), _values,
+                                                   max_size=3).map(json.dumps)),
+                         min_size=1, max_size=4))
+def test_fuzz_stream_never_breaks(client: TestClient, messages: list[Any]) -> None:
+    with client.websocket_connect("/v1/stream") as ws:
+        assert _recv(ws)["type"] == "ready"
+        for m in messages:
+            if isinstance(m, bytes):
+                ws.send_bytes(m)
+            else:
+                ws.send_text(m)
+        for _ in messages:  # each message gets exactly one answer (a frame may be dropped)
+            msg = _recv(ws)
+            assert msg["type"] in ("poses", "options", "error", "dropped"), msg
+            if msg["type"] == "error":
+                assert 400 <= msg["status"] < 500, msg
+
+
+# ---------------------------------------------------------------------------- a real server
+
+
+def _raw(port: int, data: bytes, timeout: float = 5.0) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        out = b""
+        try:
+            while chunk := s.recv(65536):
+                out += chunk
+                if b"\r\n\r\n" in out and len(out) > 12:
+                    break
+        except (ConnectionResetError, socket.timeout):
+            pass
+    return out
+
+
+def test_real_server_survives_malformed_requests(net: Any, small_jpeg: bytes) -> None:
+    app = create_app(net, max_upload_bytes=100_000)
+    with LiveServer(app) as server:
+        port = server.port
+        huge_header = b"POST /v1/poses HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n"
+        for raw in [
+            huge_header,
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(
+                b"X-%d: y\r\n" % i for i in range(20000)) + b"\r\n",
+            b"GARBAGE\r\n\r\n",
+            b"POST /v1/poses HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+            b"POST /v1/poses HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+            b"Content-Length: 999999999\r\n\r\n" + small_jpeg[:100],
+            b"POST /v1/poses?mode=%ff%fe HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+            b"Content-Length: 4\r\n\r\nabcd",
+            b"POST /v1/poses HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+        ]:
+            reply = _raw(port, raw)
+            if reply:  # a server may also just close the connection
+                status = int(reply.split(b" ", 2)[1])
+                assert 400 <= status < 500, reply[:200]
+        # A client that disconnects in the middle of an upload.
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"POST /v1/poses HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                      b"Content-Length: 50000\r\n\r\n" + small_jpeg[:1000])
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            assert c.get("/healthz").status_code == 200
+            big = c.post("/v1/poses", content=b"\0" * 200_000, headers={"Content-Type": "image/png"})
+            assert big.status_code == 413
+            r = c.post("/v1/poses", content=small_jpeg, headers={"Content-Type": "image/jpeg"})
+            assert r.status_code == 200 and r.json()["poses"]
+            assert c.get("/healthz").json()["in_progress"] == 0
