@@ -8,7 +8,8 @@
 3. Normalise per architecture: MobileNetV1 ``x / 127.5 - 1``; ResNet50 ``x - ImageNet mean``.
 
 Padding and resize are done in one gather from the unpadded image, so the padded image is
-never built; the index tables depend only on sizes and are cached.
+never built; the index tables depend only on sizes and are cached. Output rows and columns
+that see only padding are not computed.
 """
 
 from __future__ import annotations
@@ -115,30 +116,56 @@ def _axis_table(size: int, pad_before: int, padded: int, out: int) -> tuple[np.n
     return tables
 
 
+def _inside(a_ok: np.ndarray, b_ok: np.ndarray) -> slice:
+    """Output positions with a tap inside the image (the padding is a band at each end)."""
+    any_ok = a_ok | b_ok
+    if not any_ok.any():
+        return slice(0, 0)
+    return slice(int(np.argmax(any_ok)), len(any_ok) - int(np.argmax(any_ok[::-1])))
+
+
 def pad_and_resize(image: np.ndarray, input_size: tuple[int, int], padding: Padding) -> np.ndarray:
     """Zero-pad ``image`` (uint8 [h, w, 3]) by ``padding`` and resize it to ``input_size``
-    (height, width) with legacy bilinear interpolation. Returns float32 [H, W, 3]."""
+    (height, width) with legacy bilinear interpolation. Returns float32 [H, W, 3].
+
+    Output rows/columns whose taps all fall in the padding are left at 0 without computing
+    them; the rest is gathered with flat pixel indices (``take``) and interpolated in float64.
+    """
     h, w = image.shape[:2]
     out_h, out_w = input_size
+    out = np.zeros((out_h, out_w, 3), dtype=np.float32)
     if h == 0 or w == 0:
-        return np.zeros((out_h, out_w, 3), dtype=np.float32)
+        return out
     r0, r1, r0_ok, r1_ok, rf = _axis_table(h, padding.top, h + padding.top + padding.bottom, out_h)
     c0, c1, c0_ok, c1_ok, cf = _axis_table(w, padding.left, w + padding.left + padding.right, out_w)
-
-    def taps(rows: np.ndarray, rows_ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        picked = image[rows]
-        left = picked[:, c0].astype(np.float64)
-        right = picked[:, c1].astype(np.float64)
-        left *= (rows_ok[:, None] & c0_ok[None, :])[..., None]
-        right *= (rows_ok[:, None] & c1_ok[None, :])[..., None]
-        return left, right
-
+    rs, cs = _inside(r0_ok, r1_ok), _inside(c0_ok, c1_ok)
+    r0, r1, r0_ok, r1_ok, rf = r0[rs], r1[rs], r0_ok[rs], r1_ok[rs], rf[rs]
+    c0, c1, c0_ok, c1_ok, cf = c0[cs], c1[cs], c0_ok[cs], c1_ok[cs], cf[cs]
+    n_rows, n_cols = len(r0), len(c0)
+    pixels = np.ascontiguousarray(image).reshape(h * w, 3)
     colf = cf[None, :, None]
-    tl, tr = taps(r0, r0_ok)
-    top = tl + (tr - tl) * colf
-    bl, br = taps(r1, r1_ok)
-    bottom = bl + (br - bl) * colf
-    return (top + (bottom - top) * rf[:, None, None]).astype(np.float32)
+
+    def row_lerp(rows: np.ndarray, rows_ok: np.ndarray) -> np.ndarray:
+        base = (rows * w)[:, None]
+        left = pixels.take((base + c0).ravel(), axis=0).reshape(n_rows, n_cols, 3)
+        right = pixels.take((base + c1).ravel(), axis=0).reshape(n_rows, n_cols, 3)
+        for tap, cols_ok in ((left, c0_ok), (right, c1_ok)):
+            if not rows_ok.all():
+                tap[~rows_ok] = 0
+            if not cols_ok.all():
+                tap[:, ~cols_ok] = 0
+        lerp = np.subtract(right, left, dtype=np.float64)
+        lerp *= colf
+        lerp += left
+        return lerp
+
+    top = row_lerp(r0, r0_ok)
+    bottom = row_lerp(r1, r1_ok)
+    bottom -= top
+    bottom *= rf[:, None, None]
+    bottom += top
+    out[rs, cs] = bottom
+    return out
 
 
 def normalize(resized: np.ndarray, architecture: str) -> np.ndarray:
