@@ -1,7 +1,10 @@
-"""The reference engine: every op in plain NumPy, float32, NHWC.
+"""The reference engine: every op in plain NumPy, NHWC.
 
-Slow next to ONNX Runtime but dependency-free and easy to audit; the parity tests hold it
-to the TensorFlow.js outputs.
+Every op stores float32 like TF.js's CPU backend; depthwise convolutions accumulate tap
+by tap exactly as that backend does, other convolutions in float64 (the backend's
+sequential float32 sum over input channels would be slow to emulate), so this engine
+tracks the reference's arithmetic closely. Slow next to
+ONNX Runtime but dependency-free and easy to audit.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def _windows(x: np.ndarray, node: Node, kernel: tuple[int, int], fill: float):
 
 
 def conv2d(x: np.ndarray, w: np.ndarray, node: Node) -> np.ndarray:
+    """Convolution; pass float64 ``x`` and ``w`` for float64 accumulation."""
     kh, kw, cin, cout = w.shape
     if (kh, kw) == (1, 1) and node.strides == (1, 1):
         n, h, wd, _ = x.shape
@@ -55,11 +59,15 @@ def conv2d(x: np.ndarray, w: np.ndarray, node: Node) -> np.ndarray:
 
 
 def depthwise_conv2d(x: np.ndarray, w: np.ndarray, node: Node) -> np.ndarray:
+    """Depthwise convolution accumulated tap by tap in float32, each step adding the exact
+    (float64) product, as TF.js's CPU kernel does."""
     kh, kw, c, mult = w.shape
+    w64 = np.asarray(w, np.float64)
     out = None
     for i, j, view in _windows(x, node, (kh, kw), 0.0):
-        term = view * w[i, j, :, 0] if mult == 1 else (view[..., None] * w[i, j]).reshape(*view.shape[:3], c * mult)
-        out = term if out is None else out + term
+        v = view.astype(np.float64)
+        term = v * w64[i, j, :, 0] if mult == 1 else (v[..., None] * w64[i, j]).reshape(*view.shape[:3], c * mult)
+        out = term.astype(np.float32) if out is None else (out + term).astype(np.float32)
     return out
 
 
@@ -77,9 +85,12 @@ class NumpyEngine:
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        # Convolution kernels in float64, converted once.
+        self._kernels = {n.inputs[1]: np.asarray(graph.weights[n.inputs[1]], np.float64)
+                         for n in graph.nodes if n.op in ("Conv2D", "DepthwiseConv2dNative")}
         self._ops: dict[str, Callable[..., np.ndarray]] = {
-            "Conv2D": lambda n, x, w: conv2d(x, w, n),
-            "DepthwiseConv2dNative": lambda n, x, w: depthwise_conv2d(x, w, n),
+            "Conv2D": lambda n, x, w: conv2d(x.astype(np.float64), self._kernels[n.inputs[1]], n),
+            "DepthwiseConv2dNative": lambda n, x, w: depthwise_conv2d(x, self._kernels[n.inputs[1]], n),
             "MaxPool": lambda n, x: max_pool(x, n),
             "BiasAdd": lambda n, x, b: x + b,
             "Add": lambda n, a, b: a + b,

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One command that sets up a fresh machine and runs the whole test suite:
+#   - a virtual environment in .venv with posenet-py and every extra + test tools,
+#   - Debian's chromium for the browser test (tools/ci/install_browser.sh),
+#   - the TensorFlow.js reference under Node.js (npm ci in tools/reference, done by the tests),
+#   - pytest over tests/, with the shared data from POSENET_SHARED_DIR (default ../shared).
+# Extra arguments go to pytest, e.g. `bash tools/test.sh -k parity -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[all,test]"
+bash tools/ci/install_browser.sh
+
+export POSENET_SHARED_DIR=${POSENET_SHARED_DIR:-$(cd .. && pwd)/shared}
+export POSENET_REQUIRE_BROWSER=${POSENET_REQUIRE_BROWSER:-1}
+set +e
+.venv/bin/python -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+    echo "pytest collected no tests" >&2
+    exit 1
+fi
+exit "$status"
