@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reference import (
+from .reference import (
     ReferenceCallError,
     ReferenceWorker,
     ReferenceWorkerError,
