@@ -129,17 +129,31 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
+def _count(text: str) -> int:
     value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _count(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
     return value
 
 
-def _seconds(text: str) -> float:
+def _non_negative(text: str) -> float:
     value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text}")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
     return value
 
 
@@ -724,7 +738,7 @@ def _pose_options(max_detections: int, nms_radius: float) -> argparse.ArgumentPa
                        help="keep poses scoring at least this (default 0.1 single, 0.15 multi)")
     group.add_argument("--max-detections", type=_positive_int, default=max_detections, metavar="N",
                        help=f"multi: most people per image (default {max_detections})")
-    group.add_argument("--nms-radius", type=float, default=nms_radius, metavar="PX",
+    group.add_argument("--nms-radius", type=_positive, default=nms_radius, metavar="PX",
                        help=f"multi: suppression radius in model-input pixels (default {nms_radius:g})")
     group.add_argument("--score-threshold", type=_fraction, metavar="S",
                        help="multi: least part score to start a pose (default: --min-part-confidence)")
@@ -764,14 +778,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="IN", help="a video file OpenCV reads (mp4, avi, mkv, mov, webm, ...)")
     p.add_argument("--out", metavar="OUT.mp4", help="write the annotated video here")
     p.add_argument("--json", metavar="FILE.jsonl", help="write one JSON line per frame here (- = stdout; the default without --out)")
-    p.add_argument("--start", type=_seconds, default=0.0, metavar="S", help="first second to process (default 0)")
-    p.add_argument("--end", type=_seconds, metavar="S", help="stop at this second (default: the end)")
+    p.add_argument("--start", type=_non_negative, default=0.0, metavar="S", help="first second to process (default 0)")
+    p.add_argument("--end", type=_non_negative, metavar="S", help="stop at this second (default: the end)")
     p.add_argument("--track", action="store_true", help="stable person ids across frames (OKS matching)")
     p.add_argument("--track-oks", type=_fraction, default=0.2, metavar="S", help="least OKS to continue a track (default 0.2)")
-    p.add_argument("--track-max-age", type=int, default=30, metavar="N", help="frames a lost track is kept (default 30)")
+    p.add_argument("--track-max-age", type=_count, default=30, metavar="N", help="frames a lost track is kept (default 30)")
     p.add_argument("--smooth", action="store_true", help="One Euro filter on keypoint positions")
-    p.add_argument("--smooth-min-cutoff", type=float, default=1.0, metavar="HZ", help="lower = smoother when still (default 1.0)")
-    p.add_argument("--smooth-beta", type=float, default=0.01, metavar="B", help="higher = less lag when moving (default 0.01)")
+    p.add_argument("--smooth-min-cutoff", type=_positive, default=1.0, metavar="HZ", help="lower = smoother when still (default 1.0)")
+    p.add_argument("--smooth-beta", type=_non_negative, default=0.01, metavar="B", help="higher = less lag when moving (default 0.01)")
     p.add_argument("--fourcc", metavar="CODE", help="output codec, e.g. mp4v or MJPG (default: from the extension)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(run=cmd_video)
@@ -785,7 +799,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N images (by id)")
     p.add_argument("--max-detections", type=_positive_int, default=15, metavar="N", help="most people per image (default 15)")
     p.add_argument("--score-threshold", type=_fraction, default=0.1, metavar="S", help="least part score to start a pose (default 0.1)")
-    p.add_argument("--nms-radius", type=float, default=20, metavar="PX", help="suppression radius, model-input pixels (default 20)")
+    p.add_argument("--nms-radius", type=_positive, default=20, metavar="PX", help="suppression radius, model-input pixels (default 20)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(run=cmd_eval)
 
