@@ -114,6 +114,18 @@ def test_single_photo_json_on_stdout(capsys, models_dir, photo):
     assert "1 pose" in err
 
 
+def test_tfjs_compat_changes_only_the_stride_8_dilation(capsys, models_dir, photo):
+    def poses(*extra: str) -> list:
+        code, out, _ = run(capsys, "image", photo, "--min-pose-confidence", "0", *extra)
+        assert code == 0
+        return json.loads(out)[str(photo)]["poses"]
+
+    assert poses("--tfjs-compat") == poses()
+    assert poses("--output-stride", "8", "--tfjs-compat") != poses("--output-stride", "8")
+    net = posenet.load(output_stride=8, tfjs_compat=True)
+    assert poses("--output-stride", "8", "--tfjs-compat")[0] == net.estimate_single_pose(photo).to_dict()
+
+
 def test_folder_with_a_corrupt_image(capsys, models_dir, photos_dir, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()

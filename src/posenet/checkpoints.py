@@ -95,7 +95,7 @@ class Checkpoint:
 
     @property
     def name(self) -> str:
-        """A short id, e.g. ``mobilenet-075-float-stride16``."""
+        """A short id, e.g. ``mobilenet-float-075-stride16``."""
         return self.relative_path.removesuffix(".json").replace("/model-", "-").replace("/", "-")
 
 

@@ -177,6 +177,7 @@ def _model_config(args: argparse.Namespace) -> dict[str, Any]:
         model_url=args.model_url,
         engine=args.engine,
         num_threads=args.threads,
+        tfjs_compat=args.tfjs_compat,
     )
 
 
@@ -725,6 +726,8 @@ def _model_options() -> argparse.ArgumentParser:
                        help="inference engine (default auto: ONNX Runtime if installed)")
     group.add_argument("--threads", type=_positive_int, metavar="N", help="engine threads (default: engine's choice)")
     group.add_argument("--model-url", metavar="PATH|URL", help="a model JSON, its folder or an http(s) URL instead of the official checkpoint")
+    group.add_argument("--tfjs-compat", action="store_true",
+                       help="reproduce TF.js exactly, including its misread stride-8 dilation (less accurate)")
     return parent
 
 
