@@ -744,11 +744,11 @@ def main(argv: list[str] | None = None) -> int:
     results["gemm"] = bench_gemm(blas, rounds=3 if quick else 8)
     log("inference")
     results["inference"] = bench_inference(
-        graph, photos, blas, rounds={257: 3, 513: 2, 801: 1} if quick else {257: 10, 513: 6, 801: 4},
+        graph, photos, blas, rounds={257: 4, 513: 2, 801: 1} if quick else {257: 30, 513: 12, 801: 6},
         batch_rounds=2 if quick else 5, quick=quick)
     log("end to end")
     results["end_to_end"] = bench_end_to_end(
-        photos, blas, rounds={257: 2, 513: 1, 801: 1} if quick else {257: 6, 513: 4, 801: 2},
+        photos, blas, rounds={257: 2, 513: 1, 801: 1} if quick else {257: 8, 513: 5, 801: 2},
         block=3 if quick else 5, with_cpu_backend=not quick)
     log("stage targets")
     results["stage_targets"] = bench_stage_targets(photos, reps=20 if quick else 100)

@@ -142,8 +142,9 @@ def test_resnet50_restrided_matches_numpy(resnet_jsons: dict[int, Path], photo_p
 
 
 def _toy_graph(op: str, kernel: tuple[int, int], stride: int, dilation: tuple[int, int],
-               padding: str, channels: int = 4) -> tfjs_graph.Graph:
-    """One spatial op feeding four 1x1 heads, enough for an engine to run."""
+               padding: str, channels: int = 4, split_heads: bool = False) -> tfjs_graph.Graph:
+    """One spatial op feeding four 1x1 heads, enough for an engine to run. ``split_heads``:
+    the heatmap head reads the op through an Identity and a Relu6, so the heads cannot be fused."""
     rng = np.random.default_rng(7)
     Node = tfjs_graph.Node
     weights: dict[str, np.ndarray] = {}
@@ -157,10 +158,14 @@ def _toy_graph(op: str, kernel: tuple[int, int], stride: int, dilation: tuple[in
         nodes.append(Node("body", op, ("x", "w"), strides=(stride, stride), dilations=dilation, padding=padding))
         cin = channels if op == "Conv2D" else 6
     outputs = {}
+    if split_heads:
+        nodes.append(Node("body_id", "Identity", ("body",)))
+        nodes.append(Node("body_relu6", "Relu6", ("body_id",)))
     for role, width in (("heatmap", 17), ("offset", 34), ("displacement_fwd", 32), ("displacement_bwd", 32)):
         weights[f"{role}/w"] = rng.standard_normal((1, 1, cin, width)).astype(np.float32)
         weights[f"{role}/b"] = rng.standard_normal(width).astype(np.float32)
-        nodes.append(Node(f"{role}/conv", "Conv2D", ("body", f"{role}/w"), padding="SAME"))
+        source = "body_relu6" if split_heads and role == "heatmap" else "body"
+        nodes.append(Node(f"{role}/conv", "Conv2D", (source, f"{role}/w"), padding="SAME"))
         nodes.append(Node(f"{role}/BiasAdd", "BiasAdd", (f"{role}/conv", f"{role}/b")))
         outputs["offsets" if role == "offset" else role] = f"{role}/BiasAdd"
     return tfjs_graph.Graph(nodes=tuple(nodes), weights=weights, input_name="x", outputs=outputs,
@@ -197,15 +202,24 @@ def test_padding_equals_tensorflow_for_odd_and_even_sizes(op: str, kernel: tuple
         _assert_close(graph, engine, x, check_stride=False)
 
 
+def test_heads_that_cannot_be_fused() -> None:
+    graph = _toy_graph("DepthwiseConv2dNative", (3, 3), 2, (1, 1), "SAME", split_heads=True)
+    ops = [n.op_type for n in build_onnx_model(graph).graph.node]
+    assert "Split" not in ops and ops.count("Conv") == 5 and ops.count("Transpose") == 5
+    x = np.random.default_rng(5).standard_normal((2, 15, 12, 3)).astype(np.float32)
+    _assert_close(graph, OnnxRuntimeEngine(graph, num_threads=1), x, check_stride=False)
+
+
 def test_lowering_folds_bias_and_pad(models_dir: Path, resnet_jsons: dict[int, Path]) -> None:
     graph = tfjs_graph.read_graph_model(models_dir / "mobilenet/float/075/model-stride16.json")
     ops = [n.op_type for n in build_onnx_model(graph).graph.node]
     counts = {op: ops.count(op) for op in set(ops)}
-    assert counts == {"Transpose": 5, "Conv": 31, "Clip": 27}, counts  # every BiasAdd folded
+    # Every BiasAdd folded into its conv, the four 1x1 heads fused into one conv + Split.
+    assert counts == {"Transpose": 2, "Conv": 28, "Clip": 27, "Split": 1}, counts
     resnet = tfjs_graph.read_graph_model(resnet_jsons[16])
     ops = [n.op_type for n in build_onnx_model(resnet).graph.node]
     assert ops.count("Pad") == 1  # Pad before the VALID max pool stays, the other four fold into convs
-    assert "Add" in ops and ops.count("Conv") == 57
+    assert "Add" in ops and ops.count("Conv") == 54 and ops.count("Split") == 1
 
 
 def test_model_bytes_are_cached_per_graph(models_dir: Path) -> None:
