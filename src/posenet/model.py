@@ -228,7 +228,8 @@ def load(architecture: str = "MobileNetV1", output_stride: int = 16, input_resol
         tfjs_compat: reproduce TF.js exactly, including its misreading of dilated
             convolutions at stride 8 (less accurate); off by default.
         engine: ``"auto"`` (ONNX Runtime if installed), ``"onnxruntime"`` or ``"numpy"``.
-        num_threads: threads for the engine (default: the engine's choice).
+        num_threads: ONNX Runtime intra-op threads (default: physical cores, at most 4;
+            the NumPy engine uses its BLAS library's own threading).
 
     Raises:
         ValueError: an invalid option (raised before any file is touched).
