@@ -317,12 +317,12 @@ def test_serve_passes_options_to_the_server(capsys, models_dir, monkeypatch):
     server = pytest.importorskip("posenet.server")
     calls = []
     monkeypatch.setattr(server, "serve", lambda net, **kw: calls.append((net, kw)))
-    code, _, _ = run(capsys, "serve", "--port", "9123", "--multiplier", "0.5", "--max-pixels", "1000000")
+    code, _, _ = run(capsys, "serve", "--port", "9123", "--multiplier", "0.5", "--max-pixels", "1000000",
+                     "--max-queue", "3")
     assert code == 0
     (net, kw), = calls
     assert net.multiplier == 0.5
-    assert kw == {"host": "127.0.0.1", "port": 9123, "max_upload_bytes": server.DEFAULT_MAX_UPLOAD_BYTES,
-                  "max_pixels": 1000000}
+    assert kw == {"host": "127.0.0.1", "port": 9123, "max_upload_bytes": None, "max_pixels": 1000000, "max_queue": 3}
 
 
 def test_serve_without_the_server_extra(capsys, monkeypatch):

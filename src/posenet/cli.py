@@ -616,8 +616,9 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
         net,
         host=args.host,
         port=args.port,
-        max_upload_bytes=args.max_upload_bytes or server.DEFAULT_MAX_UPLOAD_BYTES,
-        max_pixels=args.max_pixels or server.DEFAULT_MAX_PIXELS,
+        max_upload_bytes=args.max_upload_bytes,
+        max_pixels=args.max_pixels,
+        max_queue=args.max_queue,
     )
     return 0
 
@@ -827,6 +828,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--max-upload-bytes", type=_positive_int, metavar="N", help="largest accepted upload (default: the server's)")
     p.add_argument("--max-pixels", type=_positive_int, metavar="N", help="largest accepted image, width x height (default: the server's)")
+    p.add_argument("--max-queue", type=_positive_int, metavar="N",
+                   help="requests waiting for the model before new ones get 503 (default: the server's)")
     p.set_defaults(run=cmd_serve)
     return parser
 
