@@ -19,6 +19,7 @@ from posenet.preprocess import (
 
 def test_js_round_rounds_halves_up():
     assert [js_round(v) for v in (2.5, -2.5, -0.5, 0.49999, 80.5, 79.5)] == [3, -2, 0, 0, 81, 80]
+    assert js_round(0.49999999999999994) == 0  # floor(v + 0.5) would give 1
 
 
 @pytest.mark.parametrize(

@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import CheckpointUnavailableError, ChecksumMismatchError, ModelFormatError
+from .tfjs_graph import ARCHITECTURES, check_output_stride
 
 BASE_URL = "https://storage.googleapis.com/tfjs-models/savedmodel/posenet/"
 SUMS_FILE = "SHA256SUMS"
 
-ARCHITECTURES = ("MobileNetV1", "ResNet50")
-VALID_STRIDES = {"MobileNetV1": (8, 16, 32), "ResNet50": (32, 16)}
 VALID_MULTIPLIERS = {"MobileNetV1": (0.5, 0.75, 1.0), "ResNet50": (1.0,)}
 VALID_QUANT_BYTES = (1, 2, 4)
 
@@ -45,11 +44,7 @@ def validate_model_config(architecture: str, output_stride: int, multiplier: flo
     """The reference's checks, in its order and with its messages (as ``ValueError``)."""
     if architecture not in ARCHITECTURES:
         raise ValueError(f"Invalid architecture {architecture}. Should be one of {','.join(ARCHITECTURES)}")
-    if isinstance(output_stride, bool) or output_stride not in VALID_STRIDES[architecture]:
-        raise ValueError(
-            f"Invalid outputStride {output_stride}. Should be one of "
-            f"{_fmt(VALID_STRIDES[architecture])} for architecture {architecture}."
-        )
+    check_output_stride(architecture, output_stride)
     if isinstance(multiplier, bool) or multiplier not in VALID_MULTIPLIERS[architecture]:
         raise ValueError(
             f"Invalid multiplier {multiplier}. Should be one of "

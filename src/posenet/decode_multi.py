@@ -8,15 +8,15 @@ arithmetic is float64 on float32 map values, and the NMS radius is in model-inpu
 
 from __future__ import annotations
 
-import math
 from typing import Generic, NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .decode_single import _float32_grid
-from .keypoints import NUM_KEYPOINTS, PART_NAMES, POSE_CHAIN_INDICES
-from .pose import Keypoint, Pose, Position
+from .geometry import js_round
+from .keypoints import NUM_KEYPOINTS, POSE_CHAIN_INDICES
+from .pose import Pose
 
 OFFSET_REFINE_STEPS = 2
 """Times a traversed keypoint is re-snapped to the grid and moved by its offset."""
@@ -130,9 +130,7 @@ class _Maps(NamedTuple):
 def _round_to_index(q: float, last: int) -> int:
     """``clamp(Math.round(q), 0, last)``, the grid index nearest to ``q`` cells
     (``getStridedIndexNearPoint``); JS rounding sends halves towards +inf."""
-    i = math.floor(q)
-    if q - i >= 0.5:
-        i += 1
+    i = js_round(q)
     return 0 if i < 0 else last if i > last else i
 
 
@@ -272,13 +270,4 @@ def decode_multiple_poses(
         ys, xs, part_scores = _decode_pose(root_score, root_y, root_x, part, maps)
         results.append((_instance_score(accepted, squared_radius, ys, xs, part_scores), ys, xs, part_scores))
         accepted.append((ys, xs))
-    return [_to_pose(*result) for result in results]
-
-
-def _to_pose(score: float, ys: list[float], xs: list[float], part_scores: list[float]) -> Pose:
-    return Pose(
-        score=score,
-        keypoints=tuple(
-            Keypoint(PART_NAMES[k], part_scores[k], Position(xs[k], ys[k])) for k in range(NUM_KEYPOINTS)
-        ),
-    )
+    return [Pose.from_parts(*result) for result in results]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .keypoints import NUM_KEYPOINTS, PART_NAMES
-from .pose import Keypoint, Pose, Position
+from .keypoints import NUM_KEYPOINTS
+from .pose import Pose
 
 _PARTS = np.arange(NUM_KEYPOINTS)
 
@@ -60,7 +60,4 @@ def decode_single_pose(heatmap_scores: ArrayLike, offsets: ArrayLike, output_str
     total = 0.0
     for score in part_scores:  # sequential, like JS; sum() would compensate rounding
         total += score
-    keypoints = tuple(
-        Keypoint(PART_NAMES[k], part_scores[k], Position(xs[k], ys[k])) for k in range(NUM_KEYPOINTS)
-    )
-    return Pose(score=total / NUM_KEYPOINTS, keypoints=keypoints)
+    return Pose.from_parts(total / NUM_KEYPOINTS, ys, xs, part_scores)

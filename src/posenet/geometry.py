@@ -34,6 +34,13 @@ class BoundingBox:
     max_y: float
 
 
+def js_round(value: float) -> int:
+    """JavaScript ``Math.round``: the nearest integer, halves towards +inf (2.5 -> 3,
+    -2.5 -> -2), exact also where ``floor(v + 0.5)`` is not (0.49999999999999994 -> 0)."""
+    i = math.floor(value)
+    return i + 1 if value - i >= 0.5 else i
+
+
 def get_adjacent_keypoints(
     keypoints: Sequence[Keypoint], min_confidence: float
 ) -> list[tuple[Keypoint, Keypoint]]:
@@ -83,22 +90,25 @@ def get_bounding_box_points(keypoints: Sequence[Keypoint]) -> list[Position]:
     ]
 
 
+def _map_pose(pose: Pose, scale_y: float, scale_x: float, offset_y: float, offset_x: float,
+              mirror_width: float | None) -> Pose:
+    """``x' = x * scale_x + offset_x``, ``y' = y * scale_y + offset_y``, then, with a
+    ``mirror_width``, ``x'' = mirror_width - 1 - x'``: the one pass every mapping uses."""
+    keypoints = []
+    for k in pose.keypoints:
+        x = k.position.x * scale_x + offset_x
+        if mirror_width is not None:
+            x = mirror_width - 1 - x
+        keypoints.append(Keypoint(k.part, k.score, Position(x, k.position.y * scale_y + offset_y)))
+    return Pose(score=pose.score, keypoints=tuple(keypoints))
+
+
 def scale_pose(
     pose: Pose, scale_y: float, scale_x: float, offset_y: float = 0.0, offset_x: float = 0.0
 ) -> Pose:
     """New pose with ``x' = x * scale_x + offset_x`` and ``y' = y * scale_y + offset_y``;
     scores and parts kept. Note Y before X, as the reference."""
-    return Pose(
-        score=pose.score,
-        keypoints=tuple(
-            Keypoint(
-                k.part,
-                k.score,
-                Position(k.position.x * scale_x + offset_x, k.position.y * scale_y + offset_y),
-            )
-            for k in pose.keypoints
-        ),
-    )
+    return _map_pose(pose, scale_y, scale_x, offset_y, offset_x, None)
 
 
 def scale_poses(
@@ -114,13 +124,7 @@ def scale_poses(
 def flip_pose_horizontal(pose: Pose, image_width: float) -> Pose:
     """Mirror image: ``x' = image_width - 1 - x``, y unchanged. Part labels are not
     swapped (``leftEye`` stays ``leftEye``)."""
-    return Pose(
-        score=pose.score,
-        keypoints=tuple(
-            Keypoint(k.part, k.score, Position(image_width - 1 - k.position.x, k.position.y))
-            for k in pose.keypoints
-        ),
-    )
+    return _map_pose(pose, 1.0, 1.0, 0.0, 0.0, image_width)
 
 
 def flip_poses_horizontal(poses: Sequence[Pose], image_width: float) -> list[Pose]:
@@ -154,5 +158,7 @@ def scale_and_flip_poses(
     input_height, input_width = input_resolution
     scale_y = (height + padding.top + padding.bottom) / input_height
     scale_x = (width + padding.left + padding.right) / input_width
-    scaled = scale_poses(poses, scale_y, scale_x, -padding.top, -padding.left)
-    return flip_poses_horizontal(scaled, width) if flip_horizontal else scaled
+    mirror = width if flip_horizontal and width > 0 else None
+    if mirror is None and scale_x == 1 and scale_y == 1 and padding.top == 0 and padding.left == 0:
+        return list(poses)
+    return [_map_pose(pose, scale_y, scale_x, -padding.top, -padding.left, mirror) for pose in poses]

@@ -15,7 +15,7 @@ import numpy as np
 from . import checkpoints
 from .decode_multi import decode_multiple_poses
 from .decode_single import decode_single_pose
-from .engines import Engine, create_engine
+from .engines import Engine, check_engine_options, create_engine
 from .geometry import Padding, scale_and_flip_poses
 from .images import ImageInput, to_rgb_array
 from .pose import Pose
@@ -238,8 +238,7 @@ def load(architecture: str = "MobileNetV1", output_stride: int = 16, input_resol
     """
     checkpoint = checkpoints.find_checkpoint(architecture, output_stride, multiplier, quant_bytes)
     size = resolve_input_resolution(input_resolution, output_stride)
-    if engine not in ("auto", "onnxruntime", "numpy"):
-        raise ValueError(f"Invalid engine {engine!r}. Should be one of auto, onnxruntime, numpy.")
+    check_engine_options(engine, num_threads)
     path = checkpoints.resolve_model_json(checkpoint, model_url)
     graph = read_graph_model(path, tfjs_compat=tfjs_compat)
     if graph.architecture != architecture:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from .keypoints import PART_IDS
+from .keypoints import PART_IDS, PART_NAMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,16 @@ class Pose:
         """The reference's JSON shape: ``{"score", "keypoints": [{"score", "part",
         "position": {"x", "y"}}]}``."""
         return {"score": self.score, "keypoints": [k.to_dict() for k in self.keypoints]}
+
+    @classmethod
+    def from_parts(cls, score: float, ys: Sequence[float], xs: Sequence[float],
+                   part_scores: Sequence[float]) -> "Pose":
+        """A pose from per-part sequences in part-id order (as the decoders produce them)."""
+        return cls(
+            score=score,
+            keypoints=tuple(Keypoint(PART_NAMES[k], part_scores[k], Position(xs[k], ys[k]))
+                            for k in range(len(PART_NAMES))),
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Pose":

@@ -21,17 +21,12 @@ from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 
-from .geometry import Padding
+from .geometry import Padding, js_round
 
 InputResolution = Union[int, float, Mapping[str, Any], Sequence[int]]
 """An int (square), ``{"width": W, "height": H}`` as in the reference, or ``(width, height)``."""
 
 RESNET_MEAN = np.array([-123.15, -115.90, -103.06], dtype=np.float32)
-
-
-def js_round(value: float) -> int:
-    """JavaScript ``Math.round``: halves round up (2.5 -> 3, -2.5 -> -2)."""
-    return math.floor(value + 0.5)
 
 
 def valid_resolution(resolution: float, output_stride: int) -> int:

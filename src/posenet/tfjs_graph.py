@@ -382,6 +382,16 @@ _STAGES: dict[str, tuple[_Stage, ...]] = {
 VALID_OUTPUT_STRIDES: dict[str, tuple[int, ...]] = {"MobileNetV1": (8, 16, 32), "ResNet50": (32, 16)}
 
 
+def check_output_stride(architecture: str, output_stride: int) -> None:
+    """Raise the reference's ``ValueError`` unless the stride is valid for the architecture."""
+    valid = VALID_OUTPUT_STRIDES[architecture]
+    if isinstance(output_stride, bool) or output_stride not in valid:
+        raise ValueError(
+            f"Invalid outputStride {output_stride}. Should be one of "
+            f"{','.join(map(str, valid))} for architecture {architecture}."
+        )
+
+
 def restride(graph: Graph, output_stride: int) -> Graph:
     """The same network run at another output stride.
 
@@ -392,13 +402,8 @@ def restride(graph: Graph, output_stride: int) -> Graph:
     """
     if output_stride == graph.output_stride:
         return graph
+    check_output_stride(graph.architecture, output_stride)
     stages = _STAGES[graph.architecture]
-    if output_stride not in VALID_OUTPUT_STRIDES[graph.architecture]:
-        raise ValueError(
-            f"Invalid outputStride {output_stride}. Should be one of "
-            f"{','.join(map(str, VALID_OUTPUT_STRIDES[graph.architecture]))} "
-            f"for architecture {graph.architecture}."
-        )
     strided: list[bool] = []
     total = 1
     for _ in stages:

@@ -64,6 +64,14 @@ def _same_pads(kernel: tuple[int, int], strides: tuple[int, int],
     return before + after
 
 
+def _same_padding_attrs(kernel: tuple[int, int], strides: tuple[int, int],
+                        dilations: tuple[int, int]) -> dict[str, Any]:
+    """ONNX attributes for TF ``SAME`` padding: static ``pads`` where possible, else
+    ``auto_pad=SAME_UPPER``."""
+    pads = _same_pads(kernel, strides, dilations)
+    return {"auto_pad": "SAME_UPPER"} if pads is None else {"pads": pads}
+
+
 def _spatial_pad(paddings: np.ndarray) -> list[int] | None:
     """ONNX conv pads of a TF ``Pad`` that pads only height and width with zeros."""
     p = np.asarray(paddings).astype(np.int64)
@@ -124,11 +132,7 @@ class _Lowering:
         if pads is not None:
             attrs["pads"] = pads
         elif node.padding == "SAME":
-            same = _same_pads((kh, kw), node.strides, node.dilations)
-            if same is None:
-                attrs["auto_pad"] = "SAME_UPPER"
-            else:
-                attrs["pads"] = same
+            attrs.update(_same_padding_attrs((kh, kw), node.strides, node.dilations))
         else:
             attrs["pads"] = [0, 0, 0, 0]
         return self.emit("Conv", inputs, out, **attrs)
@@ -173,11 +177,7 @@ class _Lowering:
                 if node.dilations != (1, 1):
                     attrs["dilations"] = list(node.dilations)
                 if node.padding == "SAME":
-                    same = _same_pads(node.ksize, node.strides, node.dilations)
-                    if same is None:
-                        attrs["auto_pad"] = "SAME_UPPER"
-                    else:
-                        attrs["pads"] = same
+                    attrs.update(_same_padding_attrs(node.ksize, node.strides, node.dilations))
                 self.tensor[node.name] = self.emit("MaxPool", [self.value(node.inputs[0])], node.name, **attrs)
             elif op == "BiasAdd":
                 b = np.asarray(graph.weights[node.inputs[1]], np.float32).reshape(1, -1, 1, 1)
