@@ -534,9 +534,9 @@ def bench_stage_targets(photos: list[tuple[str, np.ndarray]], reps: int) -> dict
     model = posenet.load(input_resolution=513)
     crowd_name = "ultralytics__bus.jpg" if "ultralytics__bus.jpg" in by_name else photos[0][0]
     for res in (257, 513):
-        o = model.predict(by_name[crowd_name], input_resolution=res)[0]
+        o = model.predict(by_name[crowd_name], input_resolution=res)
         out[f"decode_single_{res}"] = timed(lambda o=o: decode_single_pose(o.heatmap_scores, o.offsets, 16))
-    o = model.predict(by_name[crowd_name], input_resolution=513)[0]
+    o = model.predict(by_name[crowd_name], input_resolution=513)
     threshold, found = 0.5, 0
     for threshold in (0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01):
         found = len(decode_multiple_poses(o.heatmap_scores, o.offsets, o.displacement_fwd, o.displacement_bwd,

@@ -36,7 +36,7 @@ def test_catalogue_has_the_27_official_checkpoints():
          "Invalid outputStride 8. Should be one of 32,16 for architecture ResNet50."),
         ({"multiplier": 0.6}, "Invalid multiplier 0.6. Should be one of 0.5,0.75,1 for architecture MobileNetV1."),
         ({"quant_bytes": 3}, "Invalid quantBytes 3. Should be one of 1,2,4 for architecture MobileNetV1."),
-        ({"output_stride": 32}, "When using an output stride of 32, you must select 1 as the multiplier."),
+        ({"output_stride": 32}, "Invalid multiplier 0.75 for output stride 32: MobileNetV1 has a stride-32 checkpoint only at multiplier 1.0"),
         ({"input_resolution": "big"}, "Invalid inputResolution 'big'"),
         ({"engine": "tensorrt"}, "Invalid engine 'tensorrt'"),
     ],

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from posenet.decode_multi import (
-    MaxHeap,
+from posenet.decode import MaxHeap
+from posenet.decode.multi import (
     _round_to_index,
     build_part_with_score_queue,
     decode_multiple_poses,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from posenet.decode_single import decode_single_pose
+from posenet.decode import decode_single_pose
 from posenet.keypoints import NUM_KEYPOINTS, PART_NAMES
 
 

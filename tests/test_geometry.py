@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from posenet.geometry import (
     BoundingBox,
-    Padding,
     flip_pose_horizontal,
     flip_poses_horizontal,
     get_adjacent_keypoints,
@@ -21,6 +20,7 @@ from posenet.geometry import (
     scale_pose,
     scale_poses,
 )
+from posenet.preprocess import Padding
 from posenet.keypoints import CONNECTED_PART_INDICES, NUM_KEYPOINTS, PART_NAMES
 from posenet.pose import Keypoint, Pose, Position
 

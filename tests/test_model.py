@@ -64,7 +64,7 @@ def test_grayscale_photo(net, photos_dir):
     "image, message",
     [(np.zeros((10, 10, 3), np.float32), "must be uint8"), (np.zeros((10, 10, 2), np.uint8), "shape"),
      (np.zeros((0, 10, 3), np.uint8), "empty"), ([1, 2, 3], "unsupported image type"),
-     ("/nonexistent/photo.jpg", "not found")],
+     ("/nonexistent/photo.jpg", "no such file")],
 )
 def test_bad_images_get_clear_errors(net, image, message):
     with pytest.raises(InvalidImageError, match=message):
@@ -116,12 +116,12 @@ def test_batch_matches_one_by_one(net, photos_dir):
 
 
 def test_per_call_overrides(net, people):
-    out = net.predict(people, output_stride=8)[0]
+    out = net.predict(people, output_stride=8)
     assert out.heatmap_scores.shape == (33, 33, 17) and out.output_stride == 8
-    out = net.predict(people, input_resolution=(353, 257))[0]
+    out = net.predict(people, input_resolution=(353, 257))
     assert out.input_size == (257, 353) and out.heatmap_scores.shape == (17, 23, 17)
     h, w = people.shape[:2]
-    out = net.predict(people, image_scale_factor=1.0)[0]
+    out = net.predict(people, image_scale_factor=1.0)
     assert out.input_size == (h - 1 - (h - 1) % 16 + 1, w - 1 - (w - 1) % 16 + 1)
     assert 0 <= out.heatmap_scores.min() and out.heatmap_scores.max() <= 1
     assert net.estimate_single_pose(people, output_stride=8).score > 0.5

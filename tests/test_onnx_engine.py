@@ -25,7 +25,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from posenet import tfjs_graph  # noqa: E402
+from posenet import graph as tfjs_graph  # noqa: E402
 from posenet.engines import NetworkOutputs, create_engine  # noqa: E402
 from posenet.engines.numpy_engine import NumpyEngine, padding_amounts  # noqa: E402
 from posenet.engines.onnx_engine import (  # noqa: E402

@@ -94,7 +94,7 @@ def _compare(ref: ReferenceWorker, nets: list[posenet.PoseNet], images: list[Pat
                     problems += _pose_mismatches(net.estimate_multiple_poses(rgb, flip, **multi), several["poses"],
                                                  where + " multi")
                 if raw and not flip:
-                    problems += _raw_mismatches(net.predict(rgb)[0], single, where)
+                    problems += _raw_mismatches(net.predict(rgb), single, where)
     return problems
 
 

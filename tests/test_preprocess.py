@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from posenet.geometry import Padding
+from posenet.jsmath import js_round
 from posenet.preprocess import (
+    Padding,
     compute_padding,
-    js_round,
     normalize,
     pad_and_resize,
     resolution_from_scale_factor,
@@ -35,13 +35,17 @@ def test_input_resolution_forms():
     assert resolve_input_resolution(257, 16) == (257, 257)
     assert resolve_input_resolution({"width": 640, "height": 480}, 16) == (481, 641)
     assert resolve_input_resolution((640, 480), 16) == (481, 641)
+    assert resolve_input_resolution("640x480", 16) == (481, 641)
+    assert resolve_input_resolution("257", 16) == (257, 257)
     with pytest.raises(ValueError, match="Should be a number"):
-        resolve_input_resolution("257", 16)
+        resolve_input_resolution(object(), 16)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="inputResolution.width has a value of 'a'"):
         resolve_input_resolution({"width": "a", "height": 3}, 16)
-    with pytest.raises(ValueError, match="at least 1 pixel"):
-        resolve_input_resolution(-5, 16)
-    assert resolve_input_resolution(0, 16) == (1, 1)  # as the reference: 0 -> 1
+    for tiny in (-5, 0, 0.5, (0, 0), 16):  # the reference would silently run these at 1x1
+        with pytest.raises(ValueError, match=r"each side must be in \[17, 2049\]"):
+            resolve_input_resolution(tiny, 16)
+    with pytest.raises(ValueError, match="POSENET_MAX_INPUT_SIDE"):
+        resolve_input_resolution(8000, 16)
 
 
 def test_image_scale_factor_like_posenet_1():

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posenet import tfjs_graph
+from posenet.graph import tfjs as tfjs_graph
 from posenet.errors import ModelFormatError, UnsupportedOpError
-from posenet.tfjs_graph import interpret_dilations, read_graph_model, restride
+from posenet.graph import interpret_dilations, read_graph_model, restride
 
 
 def _spatial(nodes):

@@ -13,7 +13,6 @@ Lookup order for a checkpoint (``posenet.load`` without ``model_url``):
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 import urllib.error
@@ -24,39 +23,19 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import CheckpointUnavailableError, ChecksumMismatchError, ModelFormatError
-from .tfjs_graph import ARCHITECTURES, check_output_stride
+from .graph import load_model_json
+from .options import ModelConfig
 
 BASE_URL = "https://storage.googleapis.com/tfjs-models/savedmodel/posenet/"
 SUMS_FILE = "SHA256SUMS"
-
-VALID_MULTIPLIERS = {"MobileNetV1": (0.5, 0.75, 1.0), "ResNet50": (1.0,)}
-VALID_QUANT_BYTES = (1, 2, 4)
 
 Progress = Callable[[int, "int | None"], None]
 """``progress(done_bytes, total_bytes_or_None)``, called while downloading."""
 
 
-def _fmt(values: Iterable[float]) -> str:
-    return ",".join(f"{v:g}" for v in values)
-
-
 def validate_model_config(architecture: str, output_stride: int, multiplier: float, quant_bytes: int) -> None:
     """The reference's checks, in its order and with its messages (as ``ValueError``)."""
-    if architecture not in ARCHITECTURES:
-        raise ValueError(f"Invalid architecture {architecture}. Should be one of {','.join(ARCHITECTURES)}")
-    check_output_stride(architecture, output_stride)
-    if isinstance(multiplier, bool) or multiplier not in VALID_MULTIPLIERS[architecture]:
-        raise ValueError(
-            f"Invalid multiplier {multiplier}. Should be one of "
-            f"{_fmt(VALID_MULTIPLIERS[architecture])} for architecture {architecture}."
-        )
-    if isinstance(quant_bytes, bool) or quant_bytes not in VALID_QUANT_BYTES:
-        raise ValueError(
-            f"Invalid quantBytes {quant_bytes}. Should be one of {_fmt(VALID_QUANT_BYTES)} "
-            f"for architecture {architecture}."
-        )
-    if architecture == "MobileNetV1" and output_stride == 32 and multiplier != 1:
-        raise ValueError("When using an output stride of 32, you must select 1 as the multiplier.")
+    ModelConfig(architecture=architecture, output_stride=output_stride, multiplier=multiplier, quant_bytes=quant_bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +109,13 @@ def cache_dir() -> Path:
     return Path(base) / "posenet-py"
 
 
+def parse_sums(text: str) -> dict[str, str]:
+    """``{name: sha256}`` from ``sha256sum`` output (``digest  name`` per line)."""
+    return {name: digest for digest, name in (line.split(maxsplit=1) for line in text.splitlines() if line.strip())}
+
+
 def _known_checksums() -> dict[str, str]:
-    text = resources.files("posenet").joinpath("known_checksums.sha256").read_text()
-    return {path: digest for digest, path in (line.split() for line in text.splitlines() if line.strip())}
+    return parse_sums(resources.files("posenet").joinpath("known_checksums.sha256").read_text())
 
 
 def _sha256(path: Path) -> str:
@@ -147,7 +130,7 @@ def _read_sums(folder: Path) -> dict[str, str]:
     sums_path = folder / SUMS_FILE
     if not sums_path.is_file():
         return {}
-    return {name: digest for digest, name in (line.split() for line in sums_path.read_text().splitlines() if line.strip())}
+    return parse_sums(sums_path.read_text())
 
 
 def _write_sums(folder: Path, sums: dict[str, str]) -> None:
@@ -168,11 +151,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def shard_names(model_json: Path) -> list[str]:
     """The shard file names a model JSON's weightsManifest lists."""
+    manifest = load_model_json(model_json)["weightsManifest"]
     try:
-        manifest = json.loads(model_json.read_text())["weightsManifest"]
-        return [p for group in manifest for p in group["paths"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelFormatError(f"{model_json} is not a readable TF.js graph-model JSON ({exc})") from None
+        return [str(p) for group in manifest for p in group["paths"]]
+    except (KeyError, TypeError) as exc:
+        raise ModelFormatError(f"{model_json}: weightsManifest has no list of 'paths' ({exc})") from None
 
 
 def locate(checkpoint: Checkpoint) -> Path | None:

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import InvalidImageError
-from .keypoints import CONNECTED_PART_INDICES
+from .geometry import get_adjacent_keypoints, get_bounding_box
 from .pose import Pose
 
 AQUA = (0, 255, 255)
@@ -63,22 +63,16 @@ def draw_poses(
             continue
         color = AQUA if track_ids is None else TRACK_COLORS[track_ids[i] % len(TRACK_COLORS)]
         kps = pose.keypoints
-        for a, b in CONNECTED_PART_INDICES:
-            if kps[a].score >= min_part_confidence and kps[b].score >= min_part_confidence:
-                pen.line(
-                    [(kps[a].position.x, kps[a].position.y), (kps[b].position.x, kps[b].position.y)],
-                    fill=color,
-                    width=width,
-                )
+        for a, b in get_adjacent_keypoints(kps, min_part_confidence):
+            pen.line([(a.position.x, a.position.y), (b.position.x, b.position.y)], fill=color, width=width)
         for k in kps:
             if k.score >= min_part_confidence:
                 x, y = k.position.x, k.position.y
                 pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=color)
         if draw_boxes:  # over all keypoints, as the reference's getBoundingBox
-            xs = [k.position.x for k in kps]
-            ys = [k.position.y for k in kps]
+            box = get_bounding_box(kps)
             outline = RED if track_ids is None else color
-            pen.rectangle([min(xs), min(ys), max(xs), max(ys)], outline=outline, width=width)
+            pen.rectangle([box.min_x, box.min_y, box.max_x, box.max_y], outline=outline, width=width)
         if track_ids is not None:
             top = min((k for k in kps if k.score >= min_part_confidence), key=lambda k: k.position.y, default=kps[0])
             label_xy = (top.position.x, top.position.y - 2 * radius)

@@ -25,3 +25,11 @@ class CheckpointUnavailableError(PoseNetError, FileNotFoundError):
 
 class ChecksumMismatchError(PoseNetError):
     """A cached file's sha256 differs from the one recorded when it was downloaded."""
+
+
+class ImageTooLargeError(InvalidImageError):
+    """An image has more pixels than the limit in force (a server's ``max_pixels``, say)."""
+
+
+class VideoError(PoseNetError):
+    """A video could not be opened, read or written."""

@@ -9,19 +9,10 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
+from .jsmath import js_max, js_min
 from .keypoints import CONNECTED_PART_INDICES
 from .pose import Keypoint, Pose, Position
-
-
-@dataclass(frozen=True, slots=True)
-class Padding:
-    """Pixels of zero padding added on each side of an image before resizing it to the
-    model input (image pixels)."""
-
-    top: int
-    bottom: int
-    left: int
-    right: int
+from .preprocess import Padding
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +23,6 @@ class BoundingBox:
     min_y: float
     max_x: float
     max_y: float
-
-
-def js_round(value: float) -> int:
-    """JavaScript ``Math.round``: the nearest integer, halves towards +inf (2.5 -> 3,
-    -2.5 -> -2), exact also where ``floor(v + 0.5)`` is not (0.49999999999999994 -> 0)."""
-    i = math.floor(value)
-    return i + 1 if value - i >= 0.5 else i
 
 
 def get_adjacent_keypoints(
@@ -56,16 +40,6 @@ def get_adjacent_keypoints(
     ]
 
 
-def _js_min(a: float, b: float) -> float:
-    """``Math.min`` for two numbers: NaN if either is NaN."""
-    return math.nan if a != a or b != b else (a if a < b else b)
-
-
-def _js_max(a: float, b: float) -> float:
-    """``Math.max`` for two numbers: NaN if either is NaN."""
-    return math.nan if a != a or b != b else (a if a > b else b)
-
-
 def get_bounding_box(keypoints: Sequence[Keypoint]) -> BoundingBox:
     """Smallest box holding every keypoint, whatever its score. No keypoints gives
     ``min = +inf`` and ``max = -inf``, as the reference."""
@@ -73,8 +47,8 @@ def get_bounding_box(keypoints: Sequence[Keypoint]) -> BoundingBox:
     max_x = max_y = -math.inf
     for keypoint in keypoints:
         x, y = keypoint.position.x, keypoint.position.y
-        min_x, min_y = _js_min(min_x, x), _js_min(min_y, y)
-        max_x, max_y = _js_max(max_x, x), _js_max(max_y, y)
+        min_x, min_y = js_min(min_x, x), js_min(min_y, y)
+        max_x, max_y = js_max(max_x, x), js_max(max_y, y)
     return BoundingBox(min_x=min_x, min_y=min_y, max_x=max_x, max_y=max_y)
 
 

@@ -1,14 +1,21 @@
-"""Turn what users pass as an image into a uint8 RGB array ``[height, width, 3]``."""
+"""Turn what users pass as an image into a uint8 RGB array ``[height, width, 3]``.
+
+One decoder serves the library, the CLI, evaluation and the server:
+:func:`decode_image` takes a path, encoded bytes, a PIL image or an array, with an
+optional pixel cap (checked from the header, before anything is decompressed) and an
+optional allow-list of formats.
+"""
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Collection, Union
 
 import numpy as np
 
-from .errors import InvalidImageError
+from .errors import ImageTooLargeError, InvalidImageError
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -18,32 +25,104 @@ ImageInput = Union[str, "os.PathLike[str]", "PILImage.Image", np.ndarray]
 grayscale and ``HxWx4`` RGBA are converted). OpenCV users: convert BGR to RGB first
 (``frame[..., ::-1]``)."""
 
+ImageSource = Union[ImageInput, bytes, bytearray, memoryview]
+"""What :func:`decode_image` takes: an :data:`ImageInput` or encoded image bytes."""
 
-def _from_pil(image: "PILImage.Image") -> np.ndarray:
+SAFE_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+"""Pillow formats the server decodes from untrusted bytes (nothing exotic)."""
+
+
+def is_pil_image(value: Any) -> bool:
+    """Whether ``value`` is a PIL image (without importing Pillow when it is not loaded)."""
+    import sys
+
+    pil = sys.modules.get("PIL.Image")
+    return pil is not None and isinstance(value, pil.Image)
+
+
+def is_single_image(value: Any) -> bool:
+    """Whether ``value`` is one image (a path, PIL image or array) rather than a sequence."""
+    return isinstance(value, (str, os.PathLike, np.ndarray)) or is_pil_image(value)
+
+
+def _from_pil(image: PILImage.Image) -> np.ndarray:
     if image.mode != "RGB":
         image = image.convert("RGB")
     return np.asarray(image)
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode an image file to uint8 RGB, applying its EXIF orientation."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
-    path = Path(path)
+
+def _open(source: str | os.PathLike[str] | bytes, name: str, formats: Collection[str] | None) -> PILImage.Image:
+    from PIL import Image, UnidentifiedImageError
+
+    target: Any = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            return _from_pil(image)
+        return Image.open(target, formats=None if formats is None else tuple(formats))
     except FileNotFoundError:
-        raise InvalidImageError(f"image file not found: {path}") from None
+        parent = Path(source).parent if not isinstance(source, bytes) else None
+        where = f" (no folder {parent})" if parent is not None and not parent.is_dir() else ""
+        raise InvalidImageError(f"{name}: no such file{where}") from None
     except IsADirectoryError:
-        raise InvalidImageError(f"{path} is a folder, not an image file") from None
+        raise InvalidImageError(f"{name} is a folder, not an image file") from None
     except UnidentifiedImageError:
-        raise InvalidImageError(f"cannot decode {path}: not an image format Pillow reads (JPEG, PNG, ...)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidImageError(f"cannot decode {path}: {exc} (is the file truncated or corrupt?)") from None
+        allowed = ", ".join(formats) if formats else "JPEG, PNG, ..."
+        raise InvalidImageError(f"cannot decode {name}: not an image format this reads ({allowed})") from None
     except Image.DecompressionBombError as exc:
-        raise InvalidImageError(f"{path} is too large to decode safely: {exc}") from None
+        raise ImageTooLargeError(f"{name} is too large to decode safely: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImageError(f"cannot decode {name}: {_short(exc)}") from None
+
+
+def decode_image(source: ImageSource, *, exif: bool = True, max_pixels: int | None = None,
+                 formats: Collection[str] | None = None, name: str | None = None) -> np.ndarray:
+    """uint8 RGB ``[height, width, 3]`` from a path, encoded bytes, a PIL image or an array.
+
+    ``exif`` applies the file's EXIF orientation (off for COCO, whose annotations use the
+    stored pixels); ``max_pixels`` refuses larger images (width x height, from the
+    header) with :class:`~posenet.ImageTooLargeError`; ``formats`` limits the Pillow
+    decoders tried (e.g. :data:`SAFE_FORMATS`); ``name`` is what messages call the image.
+    Anything unreadable raises :class:`~posenet.InvalidImageError` naming the image.
+    """
+    if isinstance(source, (bytearray, memoryview)):
+        source = bytes(source)
+    if not isinstance(source, (bytes, str, os.PathLike)):
+        return to_rgb_array(source)
+    label = name or ("the image" if isinstance(source, bytes) else str(source))
+    if isinstance(source, bytes) and not source:
+        raise InvalidImageError(f"{label} is empty: no bytes to decode")
+    from PIL import ImageOps
+
+    with _open(source, label, formats) as image:
+        width, height = image.size
+        if max_pixels is not None and width * height > max_pixels:
+            raise ImageTooLargeError(
+                f"{label} is too large: {width}x{height} = {width * height} pixels, the limit is {max_pixels}"
+            )
+        if width <= 0 or height <= 0:
+            raise InvalidImageError(f"{label} has no pixels ({width}x{height})")
+        try:
+            image.load()
+        except Exception as exc:  # any decoder failure on a corrupt file is the file's
+            raise InvalidImageError(f"cannot decode {label} ({image.format}): {_short(exc)}") from None
+        oriented = image
+        if exif and image.getexif().get(0x0112, 1) != 1:  # only when an orientation is set
+            try:
+                oriented = ImageOps.exif_transpose(image)
+            except Exception:  # a malformed EXIF block: keep the stored orientation
+                oriented = image
+        try:
+            return to_rgb_array(_from_pil(oriented))
+        except (OSError, ValueError) as exc:
+            raise InvalidImageError(f"cannot convert {label} ({image.mode}) to RGB: {_short(exc)}") from None
+
+
+def read_image(path: str | os.PathLike[str], *, exif: bool = True) -> np.ndarray:
+    """Decode an image file to uint8 RGB, applying its EXIF orientation unless ``exif=False``."""
+    return decode_image(os.fspath(path), exif=exif)
 
 
 def to_rgb_array(image: ImageInput) -> np.ndarray:
@@ -55,7 +134,7 @@ def to_rgb_array(image: ImageInput) -> np.ndarray:
         array = read_image(image)
     elif isinstance(image, np.ndarray):
         array = image
-    elif hasattr(image, "mode") and hasattr(image, "convert"):
+    elif is_pil_image(image):
         array = _from_pil(image)  # type: ignore[arg-type]
     else:
         raise InvalidImageError(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 from .keypoints import PART_IDS, PART_NAMES
 
 
@@ -52,6 +54,38 @@ class Pose:
         """The reference's JSON shape: ``{"score", "keypoints": [{"score", "part",
         "position": {"x", "y"}}]}``."""
         return {"score": self.score, "keypoints": [k.to_dict() for k in self.keypoints]}
+
+    @property
+    def xy(self) -> np.ndarray:
+        """Keypoint positions as a new float64 array ``[K, 2]`` of (x, y) pixels."""
+        return np.array([(k.position.x, k.position.y) for k in self.keypoints], dtype=np.float64).reshape(-1, 2)
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Keypoint scores as a new float64 array ``[K]``."""
+        return np.array([k.score for k in self.keypoints], dtype=np.float64)
+
+    def with_xy(self, xy: np.ndarray) -> "Pose":
+        """The same pose (scores, parts) with positions from ``xy`` ``[K, 2]`` (x, y)."""
+        points = np.asarray(xy, dtype=np.float64)
+        if points.shape != (len(self.keypoints), 2):
+            raise ValueError(f"xy must have shape ({len(self.keypoints)}, 2), got {points.shape}")
+        return Pose(
+            score=self.score,
+            keypoints=tuple(Keypoint(k.part, k.score, Position(x, y))
+                            for k, (x, y) in zip(self.keypoints, points.tolist())),
+        )
+
+    @classmethod
+    def from_arrays(cls, score: float, xy: np.ndarray, scores: np.ndarray,
+                    parts: Sequence[str] = PART_NAMES) -> "Pose":
+        """A pose from ``xy`` ``[K, 2]`` (x, y) and ``scores`` ``[K]``, parts in ``parts`` order."""
+        points = np.asarray(xy, dtype=np.float64).tolist()
+        values = np.asarray(scores, dtype=np.float64).tolist()
+        return cls(
+            score=float(score),
+            keypoints=tuple(Keypoint(name, s, Position(x, y)) for name, s, (x, y) in zip(parts, values, points)),
+        )
 
     @classmethod
     def from_parts(cls, score: float, ys: Sequence[float], xs: Sequence[float],

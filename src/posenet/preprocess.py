@@ -15,63 +15,42 @@ that see only padding are not computed.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
-from numbers import Real
-from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 
-from .geometry import Padding, js_round
+from .jsmath import js_round
+from .options import Resolution, ResolutionLike, valid_resolution
 
-InputResolution = Union[int, float, Mapping[str, Any], Sequence[int]]
-"""An int (square), ``{"width": W, "height": H}`` as in the reference, or ``(width, height)``."""
+__all__ = ["Padding", "RESNET_MEAN", "compute_padding", "normalize", "pad_and_resize", "preprocess",
+           "resolution_from_scale_factor", "resolve_input_resolution", "valid_resolution"]
 
 RESNET_MEAN = np.array([-123.15, -115.90, -103.06], dtype=np.float32)
 
 
-def valid_resolution(resolution: float, output_stride: int) -> int:
-    """The nearest resolution ``r`` with ``(r - 1) % output_stride == 0``, as the reference
-    chooses it: kept if already valid, else ``floor(r / stride) * stride + 1``."""
-    if math.fmod(resolution - 1, output_stride) == 0:
-        return int(resolution)
-    return math.floor(resolution / output_stride) * output_stride + 1
+@dataclass(frozen=True, slots=True)
+class Padding:
+    """Pixels of zero padding added on each side of an image before resizing it to the
+    model input (image pixels)."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool)
-
-
-def resolve_input_resolution(input_resolution: InputResolution, output_stride: int) -> tuple[int, int]:
-    """Validate an input resolution and make it valid for the stride: returns (height, width)."""
-    if _is_number(input_resolution):
-        height = width = input_resolution
-    elif isinstance(input_resolution, Mapping) and "width" in input_resolution and "height" in input_resolution:
-        width, height = input_resolution["width"], input_resolution["height"]
-        for key, value in (("width", width), ("height", height)):
-            if not _is_number(value):
-                raise ValueError(
-                    f"inputResolution.{key} has a value of {value!r} which is invalid; it must be a number"
-                )
-    elif isinstance(input_resolution, Sequence) and not isinstance(input_resolution, str) and len(input_resolution) == 2:
-        width, height = input_resolution
-        if not (_is_number(width) and _is_number(height)):
-            raise ValueError(f"Invalid inputResolution {input_resolution!r}: (width, height) must be numbers")
-    else:
-        raise ValueError(
-            f"Invalid inputResolution {input_resolution!r}. Should be a number, an object with "
-            "width and height, or a (width, height) tuple"
-        )
-    h, w = valid_resolution(height, output_stride), valid_resolution(width, output_stride)
-    if h < 1 or w < 1:
-        raise ValueError(f"Invalid inputResolution {input_resolution!r}: it must be at least 1 pixel")
-    return h, w
+def resolve_input_resolution(input_resolution: ResolutionLike, output_stride: int) -> tuple[int, int]:
+    """Validate an input resolution (any :data:`~posenet.options.ResolutionLike`) and make
+    it valid for the stride: returns (height, width)."""
+    return Resolution.parse(input_resolution).for_stride(output_stride)
 
 
 def resolution_from_scale_factor(image_size: tuple[int, int], image_scale_factor: float,
                                  output_stride: int) -> tuple[int, int]:
     """PoseNet 1.x's ``imageScaleFactor``: per dimension ``r = size * factor - 1``, then
     ``r - r % stride + 1``. Returns (height, width)."""
-    if not _is_number(image_scale_factor) or not 0 < image_scale_factor <= 1:
+    if isinstance(image_scale_factor, bool) or not 0 < image_scale_factor <= 1:
         raise ValueError(f"Invalid image_scale_factor {image_scale_factor!r}. Should be in (0.0, 1.0]")
 
     def one(size: int) -> int:

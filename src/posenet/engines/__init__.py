@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ..tfjs_graph import Graph
+from ..graph import Graph
+from ..options import ENGINE_NAMES, ModelConfig
 from .base import Engine, NetworkOutputs
-
-ENGINE_NAMES = ("auto", "onnxruntime", "numpy")
 
 
 def onnxruntime_available() -> bool:
@@ -17,22 +16,13 @@ def onnxruntime_available() -> bool:
     return True
 
 
-def check_engine_options(engine: str, num_threads: int | None) -> None:
-    """Raise ``ValueError`` for an unknown engine name or a bad thread count."""
-    if engine not in ENGINE_NAMES:
-        raise ValueError(f"Invalid engine {engine!r}. Should be one of {', '.join(ENGINE_NAMES)}.")
-    if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int)
-                                    or num_threads < 1):
-        raise ValueError(f"Invalid num_threads {num_threads!r}. Should be a positive integer or None.")
-
-
 def create_engine(graph: Graph, engine: str = "auto", num_threads: int | None = None) -> Engine:
     """Build the engine called ``engine`` for ``graph``.
 
     ``"auto"`` picks ONNX Runtime when it is installed and falls back to NumPy.
     ``num_threads``: intra-op threads (``None``: the engine's default).
     """
-    check_engine_options(engine, num_threads)
+    ModelConfig(engine=engine, num_threads=num_threads)  # validates both
     if engine == "auto":
         engine = "onnxruntime" if onnxruntime_available() else "numpy"
     if engine == "onnxruntime":
@@ -49,4 +39,4 @@ def create_engine(graph: Graph, engine: str = "auto", num_threads: int | None = 
     return NumpyEngine(graph)
 
 
-__all__ = ["Engine", "NetworkOutputs", "create_engine", "check_engine_options", "ENGINE_NAMES", "onnxruntime_available"]
+__all__ = ["ENGINE_NAMES", "Engine", "NetworkOutputs", "create_engine", "onnxruntime_available"]

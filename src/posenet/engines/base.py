@@ -1,4 +1,4 @@
-"""The engine interface: run a :class:`~posenet.tfjs_graph.Graph` on a batch of images."""
+"""The engine interface: run a :class:`~posenet.graph.Graph` on a batch of images."""
 
 from __future__ import annotations
 

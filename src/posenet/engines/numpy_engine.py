@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..tfjs_graph import Graph, Node
+from ..graph import Graph, Node
 from .base import NetworkOutputs
 
 

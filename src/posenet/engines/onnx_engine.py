@@ -1,4 +1,4 @@
-"""The fast engine: the :class:`~posenet.tfjs_graph.Graph` lowered to ONNX, run by ONNX Runtime.
+"""The fast engine: the :class:`~posenet.graph.Graph` lowered to ONNX, run by ONNX Runtime.
 
 The model is built in memory with ``onnx.helper``: one NHWC->NCHW transpose at the input,
 NCHW inside (ORT's CPU kernels and its NCHWc layout are fastest there), one NCHW->NHWC
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..tfjs_graph import OUTPUT_ROLES, Graph, Node
+from ..graph import OUTPUT_ROLES, Graph, Node
 from .base import NetworkOutputs
 
 OPSET = 17
@@ -264,7 +264,7 @@ class _Lowering:
 
 def build_onnx_model(graph: Graph) -> Any:
     """The :class:`Graph` as an ``onnx.ModelProto`` (input ``input`` NHWC ``[N, H, W, 3]``,
-    outputs named after :data:`~posenet.tfjs_graph.OUTPUT_ROLES`, NHWC)."""
+    outputs named after :data:`~posenet.graph.OUTPUT_ROLES`, NHWC)."""
     return _Lowering(graph).lower()
 
 

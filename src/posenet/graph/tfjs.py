@@ -4,8 +4,8 @@ The result is a :class:`Graph`: the network's operations in execution order, wit
 attributes decoded (strides, dilations, padding as plain tuples and strings), the weights
 as float32/int32 numpy arrays, and the four output heads bound by node name.
 
-:func:`restride` turns a graph into the same network at another output stride (the
-official stride variants share weights and differ only in strides and dilations).
+:func:`posenet.graph.restride` turns a graph into the same network at another output
+stride (the official stride variants share weights and differ only in strides and dilations).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import ModelFormatError, UnsupportedOpError
+from ..errors import ModelFormatError, UnsupportedOpError
+from ..jsmath import js_round_array
+from ..options import ARCHITECTURES
 
 SPATIAL_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative", "MaxPool"})
 ELEMENTWISE_OPS = frozenset({"BiasAdd", "Add", "AddV2", "Relu", "Relu6", "Identity", "Pad"})
@@ -34,7 +36,6 @@ _ROLE_NAME_FRAGMENTS = {
     "displacement_bwd": "displacement_bwd",
 }
 
-ARCHITECTURES = ("MobileNetV1", "ResNet50")
 _ARCHITECTURE_NAME_FRAGMENTS = {"MobileNetV1": "MobilenetV1/", "ResNet50": "resnet_v1_50/"}
 
 _DTYPE_BYTES = {"float32": 4, "int32": 4, "uint8": 1, "uint16": 2, "float16": 2}
@@ -243,7 +244,7 @@ def _decode_weights(groups: list[tuple[list[dict[str, Any]], bytes]]) -> dict[st
             if quant and stored in ("uint8", "uint16"):
                 values = raw.astype(np.float64) * float(quant["scale"]) + float(quant["min"])
                 if dtype == "int32":
-                    values = np.floor(values + 0.5)  # JS Math.round
+                    values = js_round_array(values)
                 array = values.astype(np.float32 if dtype == "float32" else np.int32)
             else:
                 array = raw.astype(np.float32 if dtype == "float32" else np.int32)
@@ -349,94 +350,3 @@ def read_graph_model(path: str | Path, *, tfjs_compat: bool = False) -> Graph:
         output_stride=graph_output_stride(ordered, placeholders[0], outputs["heatmap"]),
         tfjs_compat=tfjs_compat,
     )
-
-
-# Downsampling stages of each backbone at output stride 32, in order. A stage is a set of
-# node-name fragments that downsample together (a ResNet unit's 3x3 conv and its
-# shortcut). ``dilates``: when the stage runs at stride 1, later convolutions are dilated
-# to keep their receptive field (atrous convolution). The official MobileNet graphs are
-# natively stride 16 (Conv2d_12 unstrided and undilated), hence its last stage.
-@dataclass(frozen=True)
-class _Stage:
-    fragments: tuple[str, ...]
-    dilates: bool = True
-
-
-_STAGES: dict[str, tuple[_Stage, ...]] = {
-    "MobileNetV1": (
-        _Stage(("/Conv2d_0/",)),
-        _Stage(("/Conv2d_2_depthwise/",)),
-        _Stage(("/Conv2d_4_depthwise/",)),
-        _Stage(("/Conv2d_6_depthwise/",)),
-        _Stage(("/Conv2d_12_depthwise/",), dilates=False),
-    ),
-    "ResNet50": (
-        _Stage(("/resnet_v1_50/conv1/",)),
-        _Stage(("/resnet_v1_50/pool1/",)),
-        _Stage(("resnet_v1_50/block1/unit_3/bottleneck_v1/conv2/", "resnet_v1_50/block1/unit_3/bottleneck_v1/shortcut/")),
-        _Stage(("resnet_v1_50/block2/unit_4/bottleneck_v1/conv2/", "resnet_v1_50/block2/unit_4/bottleneck_v1/shortcut/")),
-        _Stage(("resnet_v1_50/block3/unit_6/bottleneck_v1/conv2/", "resnet_v1_50/block3/unit_6/bottleneck_v1/shortcut/")),
-    ),
-}
-
-VALID_OUTPUT_STRIDES: dict[str, tuple[int, ...]] = {"MobileNetV1": (8, 16, 32), "ResNet50": (32, 16)}
-
-
-def check_output_stride(architecture: str, output_stride: int) -> None:
-    """Raise the reference's ``ValueError`` unless the stride is valid for the architecture."""
-    valid = VALID_OUTPUT_STRIDES[architecture]
-    if isinstance(output_stride, bool) or output_stride not in valid:
-        raise ValueError(
-            f"Invalid outputStride {output_stride}. Should be one of "
-            f"{','.join(map(str, valid))} for architecture {architecture}."
-        )
-
-
-def restride(graph: Graph, output_stride: int) -> Graph:
-    """The same network run at another output stride.
-
-    Stages are strided in order until the product reaches ``output_stride``; each later
-    stage runs at stride 1, and convolutions after it are dilated by 2 per such stage.
-    Reproduces the official stride-8/16 MobileNet and stride-16/32 ResNet50 graphs from
-    one another. Dilation is written as TF.js would read it when ``graph.tfjs_compat``.
-    """
-    if output_stride == graph.output_stride:
-        return graph
-    check_output_stride(graph.architecture, output_stride)
-    stages = _STAGES[graph.architecture]
-    strided: list[bool] = []
-    total = 1
-    for _ in stages:
-        strided.append(total < output_stride)
-        total *= 2 if strided[-1] else 1
-
-    def stage_of(node: Node) -> int | None:
-        for i, stage in enumerate(stages):
-            if any(f in "/" + node.name for f in stage.fragments):
-                return i
-        return None
-
-    # Stages upstream of each node (stage membership propagates along edges).
-    upstream: dict[str, frozenset[int]] = {graph.input_name: frozenset()}
-    new_nodes: list[Node] = []
-    for node in graph.nodes:
-        before = frozenset().union(*(upstream.get(i, frozenset()) for i in node.inputs))
-        own = stage_of(node) if node.op in SPATIAL_OPS else None
-        upstream[node.name] = before | ({own} if own is not None else frozenset())
-        if node.op not in SPATIAL_OPS:
-            new_nodes.append(node)
-            continue
-        stride = (2, 2) if own is not None and strided[own] else (1, 1)
-        rate = 2 ** sum(1 for s in before if not strided[s] and stages[s].dilates)
-        dilations = (1, 1)
-        if rate > 1 and graph.kernel_shape(node) != (1, 1):
-            if node.op == "MaxPool":
-                raise ValueError(f"cannot dilate pooling node {node.name} for output stride {output_stride}")
-            dilations = (rate, 1) if graph.tfjs_compat else (rate, rate)
-        new_nodes.append(replace(node, strides=stride, dilations=dilations))
-    nodes = tuple(new_nodes)
-    result = replace(graph, nodes=nodes, output_stride=graph_output_stride(nodes, graph.input_name,
-                                                                            graph.outputs["heatmap"]))
-    if result.output_stride != output_stride:
-        raise ValueError(f"cannot run {graph.architecture} at output stride {output_stride}")
-    return result

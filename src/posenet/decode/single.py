@@ -10,22 +10,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .keypoints import NUM_KEYPOINTS
-from .pose import Pose
+from ..keypoints import NUM_KEYPOINTS
+from ..pose import Pose
+from ._grid import float32_grid
 
 _PARTS = np.arange(NUM_KEYPOINTS)
-
-
-def _float32_grid(
-    array: ArrayLike, name: str, channels: int, grid: tuple[int, ...] | None = None
-) -> np.ndarray:
-    """``array`` as a C-contiguous float32 ``[Ho, Wo, channels]`` array; ``grid`` pins
-    ``(Ho, Wo)``. Shared by both decoders."""
-    arr = np.asarray(array)
-    if arr.ndim != 3 or arr.shape[2] != channels or (grid is not None and arr.shape[:2] != grid):
-        want = f"[{grid[0]}, {grid[1]}, {channels}]" if grid is not None else f"[Ho, Wo, {channels}]"
-        raise ValueError(f"{name} must have shape {want}, got {list(arr.shape)}")
-    return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 def decode_single_pose(heatmap_scores: ArrayLike, offsets: ArrayLike, output_stride: int) -> Pose:
@@ -43,9 +32,9 @@ def decode_single_pose(heatmap_scores: ArrayLike, offsets: ArrayLike, output_str
         as in the reference's float32 tensor arithmetic, its score the float32 heatmap
         value there. The pose score is the float64 running sum of the 17 scores / 17.
     """
-    scores = _float32_grid(heatmap_scores, "heatmap_scores", NUM_KEYPOINTS)
+    scores = float32_grid(heatmap_scores, "heatmap_scores", NUM_KEYPOINTS)
     height, width = scores.shape[:2]
-    offs = _float32_grid(offsets, "offsets", 2 * NUM_KEYPOINTS, (height, width))
+    offs = float32_grid(offsets, "offsets", 2 * NUM_KEYPOINTS, (height, width))
     if height * width == 0:
         raise ValueError("heatmap_scores has an empty grid")
 

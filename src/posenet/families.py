@@ -1,0 +1,92 @@
+"""The model-family seam: every family of pose models plugs in here.
+
+A family is a name, a configuration type (a frozen dataclass that validates itself) and
+a loader that turns a configuration into a :class:`PoseModel`. The command line, the
+server and batch jobs only use this interface, so a new family (MoveNet, BlazePose)
+needs no change there. The shape follows ``@tensorflow-models/pose-detection``:
+``create_detector(model, config)`` then ``estimate(image, options)``.
+
+>>> import posenet
+>>> detector = posenet.create_detector("posenet", output_stride=16)   # doctest: +SKIP
+>>> detector.estimate("photo.jpg", "camera")                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+
+from .images import ImageInput
+from .model import ModelInfo, PoseNet
+from .options import ModelConfig, PoseOptions
+from .pose import Pose
+
+
+@runtime_checkable
+class PoseModel(Protocol):
+    """What every loaded pose model offers. Results are in the pixels of the image given."""
+
+    family: str
+
+    def info(self) -> ModelInfo:
+        """What is loaded (family, checkpoint, keypoint names, skeleton, engine)."""
+        ...
+
+    def estimate(self, image: ImageInput, options: PoseOptions | str | None = None, **overrides: Any) -> list[Pose]:
+        """The poses in one image, with options or a preset name."""
+        ...
+
+    def estimate_batch(self, images: Sequence[ImageInput], options: PoseOptions | str | None = None,
+                       **overrides: Any) -> list[list[Pose]]:
+        """:meth:`estimate` for many images at once."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """A family of pose models: ``config_type(**fields)`` validates a configuration and
+    ``loader(config)`` loads it."""
+
+    name: str
+    description: str
+    config_type: type
+    loader: Callable[[Any], PoseModel]
+
+
+FAMILIES: dict[str, ModelFamily] = {
+    "posenet": ModelFamily(
+        "posenet",
+        "TensorFlow.js PoseNet 2.x (MobileNetV1 / ResNet50), 17 COCO keypoints, single and multi pose",
+        ModelConfig,
+        PoseNet.from_config,
+    ),
+}
+"""Model families by name; :func:`create_detector` looks models up here."""
+
+DEFAULT_MODEL = "posenet"
+
+
+def register_family(family: ModelFamily) -> None:
+    """Make a family available to :func:`create_detector` (and so to the CLI and server)."""
+    FAMILIES[family.name] = family
+
+
+def get_family(model: str) -> ModelFamily:
+    """The family called ``model``; ``ValueError`` lists the names."""
+    try:
+        return FAMILIES[model]
+    except KeyError:
+        raise ValueError(f"Invalid model {model!r}. Should be one of {', '.join(FAMILIES)}") from None
+
+
+def create_detector(model: str = DEFAULT_MODEL, config: Any = None, **fields: Any) -> PoseModel:
+    """Load a pose model of family ``model`` from ``config`` (its configuration type) or
+    from the configuration's ``fields`` (``create_detector("posenet", output_stride=8)``)."""
+    family = get_family(model)
+    if config is None:
+        config = family.config_type(**fields)
+    elif fields:
+        raise ValueError("pass either config or configuration fields, not both")
+    elif not isinstance(config, family.config_type):
+        raise ValueError(f"model {model!r} takes a {family.config_type.__name__}, got {type(config).__name__}")
+    return family.loader(config)
