@@ -168,6 +168,77 @@ def locate(checkpoint: Checkpoint) -> Path | None:
     return None
 
 
+WEIGHT_COUNTS: dict[tuple[str, float], int] = {
+    ("MobileNetV1", 0.5): 577_459,
+    ("MobileNetV1", 0.75): 1_258_195,
+    ("MobileNetV1", 1.0): 3_313_907,
+    ("ResNet50", 1.0): 23_717_123,
+}
+"""Number of weights per network (from the official manifests): download size is
+about count x quant bytes."""
+
+
+def expected_size(checkpoint: Checkpoint) -> int:
+    """Approximate download size of a checkpoint's shards, bytes."""
+    return WEIGHT_COUNTS[(checkpoint.architecture, checkpoint.multiplier)] * checkpoint.quant_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointStatus:
+    """Where a checkpoint is: ``location`` is ``"model dir"`` (``$POSENET_MODEL_DIR``),
+    ``"cache"``, ``"elsewhere"`` or ``"not on disk"``; ``size_bytes`` is the files' size on
+    disk when present (``size_exact``), else the expected download size."""
+
+    checkpoint: Checkpoint
+    location: str
+    path: Path | None
+    size_bytes: int
+    size_exact: bool
+
+    @property
+    def on_disk(self) -> bool:
+        return self.path is not None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields; ``path`` is relative to its root folder (never absolute)."""
+        c = self.checkpoint
+        return {
+            "name": c.name, "architecture": c.architecture, "multiplier": c.multiplier,
+            "precision": c.precision, "quant_bytes": c.quant_bytes, "output_stride": c.output_stride,
+            "size_bytes": self.size_bytes, "size_exact": self.size_exact, "location": self.location,
+            "on_disk": self.on_disk, "url": c.url,
+        }
+
+
+def _disk_size(model_json: Path) -> int:
+    try:
+        names = [model_json.name] + shard_names(model_json)
+    except ModelFormatError:
+        names = [model_json.name]
+    return sum((model_json.parent / n).stat().st_size for n in names if (model_json.parent / n).is_file())
+
+
+def _location(path: Path) -> str:
+    resolved = path.resolve()
+    root = model_dir()
+    if root is not None and root.resolve() in resolved.parents:
+        return "model dir"
+    return "cache" if cache_dir().resolve() in resolved.parents else "elsewhere"
+
+
+def status(checkpoint: Checkpoint) -> CheckpointStatus:
+    """Whether and where a checkpoint is on this machine, and its size (no network)."""
+    path = locate(checkpoint)
+    if path is None:
+        return CheckpointStatus(checkpoint, "not on disk", None, expected_size(checkpoint), False)
+    return CheckpointStatus(checkpoint, _location(path), path, _disk_size(path), True)
+
+
+def all_status() -> list[CheckpointStatus]:
+    """:func:`status` of every official checkpoint."""
+    return [status(c) for c in all_checkpoints()]
+
+
 def verify(checkpoint: Checkpoint) -> list[str]:
     """Problems with the local copy of a checkpoint; an empty list means it is sound."""
     path = locate(checkpoint)
