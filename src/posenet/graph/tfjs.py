@@ -11,8 +11,8 @@ stride (the official stride variants share weights and differ only in strides an
 from __future__ import annotations
 
 import base64
+import binascii
 import json
-import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -20,8 +20,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import ModelFormatError, UnsupportedOpError
-from ..jsmath import js_round_array
 from ..options import ARCHITECTURES
+from .weights import read_weights
 
 SPATIAL_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative", "MaxPool"})
 ELEMENTWISE_OPS = frozenset({"BiasAdd", "Add", "AddV2", "Relu", "Relu6", "Identity", "Pad"})
@@ -37,9 +37,6 @@ _ROLE_NAME_FRAGMENTS = {
 }
 
 _ARCHITECTURE_NAME_FRAGMENTS = {"MobileNetV1": "MobilenetV1/", "ResNet50": "resnet_v1_50/"}
-
-_DTYPE_BYTES = {"float32": 4, "int32": 4, "uint8": 1, "uint16": 2, "float16": 2}
-
 
 @dataclass(frozen=True, slots=True)
 class Node:
@@ -98,7 +95,7 @@ def _string(attr: Mapping[str, Any], key: str) -> str | None:
     value = attr.get(key)
     if value is None or "s" not in value:
         return None
-    return base64.b64decode(value["s"]).decode("ascii")
+    return base64.b64decode(value["s"], validate=True).decode("ascii")
 
 
 def interpret_dilations(raw: list[int] | None, tfjs_compat: bool) -> tuple[int, int]:
@@ -217,87 +214,6 @@ def graph_output_stride(nodes: tuple[Node, ...] | list[Node], input_name: str, o
 
 
 # ---------------------------------------------------------------------------------------
-# Weights
-
-
-def _decode_weights(groups: list[tuple[list[dict[str, Any]], bytes]]) -> dict[str, np.ndarray]:
-    weights: dict[str, np.ndarray] = {}
-    for specs, buffer in groups:
-        offset = 0
-        for spec in specs:
-            name, shape, dtype = spec["name"], [int(d) for d in spec["shape"]], spec["dtype"]
-            quant = spec.get("quantization")
-            stored = quant["dtype"] if quant else dtype
-            if stored not in _DTYPE_BYTES or dtype not in ("float32", "int32"):
-                raise ModelFormatError(f"weight {name!r} has unsupported dtype {dtype}/{stored}")
-            count = int(np.prod(shape, dtype=np.int64))
-            size = count * _DTYPE_BYTES[stored]
-            if offset + size > len(buffer):
-                raise ModelFormatError(
-                    f"weight shards are too short: {name!r} needs bytes {offset}..{offset + size} "
-                    f"but the shards hold {len(buffer)} bytes. Re-download the checkpoint "
-                    "(posenet models fetch --force) or check the shard files."
-                )
-            raw = np.frombuffer(buffer, dtype="<" + {"float32": "f4", "int32": "i4", "uint8": "u1",
-                                                     "uint16": "u2", "float16": "f2"}[stored],
-                                count=count, offset=offset)
-            if quant and stored in ("uint8", "uint16"):
-                values = raw.astype(np.float64) * float(quant["scale"]) + float(quant["min"])
-                if dtype == "int32":
-                    values = js_round_array(values)
-                array = values.astype(np.float32 if dtype == "float32" else np.int32)
-            else:
-                array = raw.astype(np.float32 if dtype == "float32" else np.int32)
-            weights[name] = array.reshape(shape)
-            offset += size
-        if offset != len(buffer):
-            raise ModelFormatError(
-                f"weight shards hold {len(buffer)} bytes but the manifest describes {offset}: "
-                "the shards do not belong to this model JSON"
-            )
-    return weights
-
-
-_WEIGHT_CACHE: dict[tuple[Any, ...], dict[str, np.ndarray]] = {}
-_WEIGHT_CACHE_LOCK = threading.Lock()
-
-
-def _read_weights(manifest: list[dict[str, Any]], folder: Path) -> dict[str, np.ndarray]:
-    """Read and decode the shards next to a model JSON, reusing a previous read of the
-    same unchanged files in this process."""
-    files: list[list[Path]] = []
-    key_parts: list[Any] = [json.dumps(manifest, sort_keys=True)]
-    for group in manifest:
-        paths = [folder / p for p in group.get("paths", [])]
-        for p in paths:
-            try:
-                st = p.stat()
-            except OSError:
-                raise ModelFormatError(
-                    f"weight shard {p} is missing (named in the model JSON's weightsManifest). "
-                    "Download the checkpoint again (posenet models fetch) or copy every "
-                    "group1-shard*.bin file next to the JSON."
-                ) from None
-            key_parts.append((str(p.resolve()), st.st_size, st.st_mtime_ns))
-        files.append(paths)
-    key = tuple(key_parts)
-    with _WEIGHT_CACHE_LOCK:
-        cached = _WEIGHT_CACHE.get(key)
-    if cached is not None:
-        return cached
-    groups = [
-        (group.get("weights", []), b"".join(p.read_bytes() for p in paths))
-        for group, paths in zip(manifest, files)
-    ]
-    weights = _decode_weights(groups)
-    for array in weights.values():
-        array.setflags(write=False)
-    with _WEIGHT_CACHE_LOCK:
-        _WEIGHT_CACHE[key] = weights
-    return weights
-
-
-# ---------------------------------------------------------------------------------------
 # Public entry points
 
 
@@ -307,10 +223,14 @@ def load_model_json(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ModelFormatError(f"cannot read model JSON {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ModelFormatError(f"{path} is not a text (UTF-8) file: {exc.reason} at byte {exc.start}") from None
     try:
         model = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ModelFormatError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise ModelFormatError(f"{path} is not a graph model: its JSON is nested too deeply") from None
     if not isinstance(model, dict) or "modelTopology" not in model or "weightsManifest" not in model:
         raise ModelFormatError(
             f"{path} is not a TensorFlow.js graph model: it needs 'modelTopology' and "
@@ -321,26 +241,119 @@ def load_model_json(path: Path) -> dict[str, Any]:
     return model
 
 
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError, binascii.Error, UnicodeDecodeError,
+              RecursionError, OverflowError)
+"""What malformed JSON content raises while it is parsed (re-raised as ModelFormatError)."""
+
+HEAD_CHANNELS = {"heatmap": 17, "offsets": 34, "displacement_fwd": 32, "displacement_bwd": 32}
+
+
+def _parse_nodes(raw_nodes: list[Any], tfjs_compat: bool) -> list[Node]:
+    """Every node parsed; one :class:`UnsupportedOpError` lists every unsupported op with
+    the first node that uses it."""
+    parsed = []
+    unsupported: dict[str, str] = {}
+    for i, raw in enumerate(raw_nodes):
+        op = raw.get("op") if isinstance(raw, dict) else None
+        if isinstance(op, str) and op not in SUPPORTED_OPS:
+            unsupported.setdefault(op, str(raw.get("name")))
+            continue
+        try:
+            parsed.append(_parse_node(raw, tfjs_compat))
+        except ModelFormatError:
+            raise
+        except _MALFORMED as exc:
+            name = raw.get("name") if isinstance(raw, dict) else None
+            raise ModelFormatError(f"modelTopology.node[{i}] ({name!r}) is malformed: {type(exc).__name__}: {exc}") from None
+    if unsupported:
+        listed = "; ".join(f"{op!r} (node {node!r})" for op, node in sorted(unsupported.items()))
+        raise UnsupportedOpError(
+            f"the graph uses {len(unsupported)} operation{'s' if len(unsupported) > 1 else ''} posenet-py cannot run: "
+            f"{listed}. Supported: {', '.join(sorted(SUPPORTED_OPS))}. Is this a PoseNet 2.x model?"
+        )
+    return parsed
+
+
+def _kernel(node: Node, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+    kernel = weights.get(node.inputs[1]) if len(node.inputs) > 1 else None
+    if kernel is None or kernel.ndim != 4:
+        shape = None if kernel is None else list(kernel.shape)
+        raise ModelFormatError(f"node {node.name!r} needs a 4-D kernel weight as its second input, got {shape}")
+    return kernel
+
+
+def check_shapes(nodes: list[Node], weights: Mapping[str, np.ndarray], input_name: str,
+                 outputs: Mapping[str, str]) -> None:
+    """Follow the channel count from the RGB input through every node: each kernel's input
+    channels and each bias length must match what reaches it, and the heads must have
+    PoseNet's channel counts. Names the weight at fault."""
+    channels: dict[str, int | None] = {input_name: 3}
+    for node in nodes:
+        c_in = channels.get(node.inputs[0]) if node.inputs else None
+        if node.op in ("Conv2D", "DepthwiseConv2dNative"):
+            kernel = _kernel(node, weights)
+            if c_in is not None and kernel.shape[2] != c_in:
+                raise ModelFormatError(
+                    f"kernel {node.inputs[1]!r} of node {node.name!r} has shape {list(kernel.shape)}: it expects "
+                    f"{kernel.shape[2]} input channels but its input has {c_in} (a transposed kernel, or a shard "
+                    "from another model?)"
+                )
+            depth = kernel.shape[3] if node.op == "Conv2D" else kernel.shape[2] * kernel.shape[3]
+            channels[node.name] = int(depth)
+            continue
+        if node.op in ("BiasAdd", "Add", "AddV2") and len(node.inputs) > 1:
+            other = node.inputs[1]
+            bias = weights.get(other)
+            width = int(bias.shape[0]) if bias is not None and bias.ndim == 1 else channels.get(other)
+            if c_in is not None and width is not None and width != c_in and width != 1:
+                raise ModelFormatError(f"{other!r} added in node {node.name!r} has {width} channels but its "
+                                       f"input has {c_in}")
+        channels[node.name] = c_in
+    for role, name in outputs.items():
+        got = channels.get(name)
+        if got is not None and got != HEAD_CHANNELS[role]:
+            raise ModelFormatError(f"the {role} head {name!r} has {got} channels; a PoseNet graph has "
+                                   f"{HEAD_CHANNELS[role]}")
+
+
 def read_graph_model(path: str | Path, *, tfjs_compat: bool = False) -> Graph:
-    """Parse a model JSON and its weight shards (looked up next to it) into a :class:`Graph`."""
+    """Parse a model JSON and its weight shards (looked up next to it) into a :class:`Graph`.
+
+    Raises :class:`~posenet.ModelFormatError` (naming the file and the field or weight at
+    fault) for anything malformed, and :class:`~posenet.UnsupportedOpError` for an
+    operation this package cannot run.
+    """
+    path = Path(path)
+    try:
+        return _read_graph_model(path, tfjs_compat)
+    except ModelFormatError as exc:
+        if str(path) in str(exc):
+            raise
+        raise type(exc)(f"{path}: {exc}") from None
+    except _MALFORMED as exc:
+        raise ModelFormatError(f"{path}: malformed graph model ({type(exc).__name__}: {exc})") from None
+
+
+def _read_graph_model(path: Path, tfjs_compat: bool) -> Graph:
     path = Path(path)
     model = load_model_json(path)
     topology = model["modelTopology"]
     raw_nodes = topology.get("node") if isinstance(topology, dict) else None
     if not isinstance(raw_nodes, list) or not raw_nodes:
         raise ModelFormatError(f"{path}: modelTopology.node is missing or empty")
-    parsed = [_parse_node(n, tfjs_compat) for n in raw_nodes]
+    parsed = _parse_nodes(raw_nodes, tfjs_compat)
     placeholders = [n.name for n in parsed if n.op == "Placeholder"]
     if len(placeholders) != 1:
         raise ModelFormatError(f"{path}: expected one input Placeholder, found {placeholders}")
     const_names = {n.name for n in parsed if n.op == "Const"}
-    weights = _read_weights(model["weightsManifest"], path.parent)
+    weights = read_weights(model["weightsManifest"], path.parent)
     missing = sorted(const_names - set(weights))
     if missing:
         raise ModelFormatError(f"{path}: weights missing from the manifest: {missing[:5]}")
     ops = [n for n in parsed if n.op not in ("Placeholder", "Const")]
     ordered = _topological_order(ops, available=set(placeholders) | const_names)
     outputs = _bind_outputs(ordered)
+    check_shapes(ordered, weights, placeholders[0], outputs)
     return Graph(
         nodes=tuple(ordered),
         weights=weights,
