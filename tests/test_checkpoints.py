@@ -53,7 +53,7 @@ def test_load_validates_before_touching_files(kwargs, message, tmp_path, monkeyp
 def test_offline_error_names_the_url_and_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("POSENET_MODEL_DIR", str(tmp_path / "empty"))
     monkeypatch.setenv("POSENET_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(checkpoints, "BASE_URL", "http://127.0.0.1:9/posenet/")  # discard port: refused
+    monkeypatch.setenv("POSENET_BASE_URL", "http://127.0.0.1:9/posenet/")  # discard port: refused
     with pytest.raises(CheckpointUnavailableError) as info:
         posenet.load()
     text = str(info.value)
@@ -71,7 +71,7 @@ def served_models(models_dir, tmp_path, monkeypatch):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    monkeypatch.setattr(checkpoints, "BASE_URL", f"http://127.0.0.1:{server.server_port}/")
+    monkeypatch.setenv("POSENET_BASE_URL", f"http://127.0.0.1:{server.server_port}/")
     monkeypatch.setenv("POSENET_MODEL_DIR", str(tmp_path / "no-local-copy"))
     monkeypatch.setenv("POSENET_CACHE_DIR", str(tmp_path / "cache"))
     yield root
@@ -115,7 +115,7 @@ def test_model_url_file_folder_and_http(served_models, models_dir):
     assert by_folder.model_path == folder / "model-stride16.json"
     by_file = posenet.load(multiplier=0.5, output_stride=8, model_url=folder / "model-stride16.json", engine="numpy")
     assert by_file.output_stride == 8  # restrided from the stride-16 graph
-    url = checkpoints.BASE_URL + "mobilenet/float/050/model-stride8.json"
+    url = checkpoints.base_url() + "mobilenet/float/050/model-stride8.json"
     by_url = posenet.load(multiplier=0.5, output_stride=8, model_url=url, engine="numpy")
     assert by_url.model_path is not None and by_url.model_path.name == "model-stride8.json"
     with pytest.raises(CheckpointUnavailableError, match="neither a file"):
@@ -125,3 +125,46 @@ def test_model_url_file_folder_and_http(served_models, models_dir):
 def test_wrong_architecture_for_the_model_file(models_dir):
     with pytest.raises(ValueError, match="holds a MobileNetV1 network but architecture='ResNet50'"):
         posenet.load("ResNet50", 16, multiplier=1.0, model_url=models_dir / "mobilenet/float/050/model-stride16.json")
+
+
+def test_a_half_downloaded_cache_copy_counts_as_absent_and_fetch_repairs_it(served_models, tmp_path, models_dir):
+    ckpt = checkpoints.find_checkpoint(multiplier=0.5)
+    folder = tmp_path / "cache" / ckpt.folder
+    folder.mkdir(parents=True)
+    shutil.copy(models_dir / ckpt.relative_path, folder)  # the JSON without its shard
+    assert checkpoints.locate(ckpt) is None
+    assert checkpoints.status(ckpt).location == "incomplete"
+    problems = checkpoints.verify(ckpt)
+    assert len(problems) == 1 and "incomplete" in problems[0] and f"posenet models fetch --force {ckpt.name}" in problems[0]
+    path = checkpoints.fetch(ckpt)  # downloads over the incomplete copy
+    assert checkpoints.missing_files(path) == [] and checkpoints.verify(ckpt) == []
+
+
+def test_a_failed_download_writes_nothing(served_models, tmp_path):
+    (served_models / "mobilenet/float/050/group1-shard1of1.bin").unlink()  # the server answers 404
+    ckpt = checkpoints.find_checkpoint(multiplier=0.5)
+    with pytest.raises(CheckpointUnavailableError) as info:
+        checkpoints.fetch(ckpt)
+    assert not (tmp_path / "cache" / ckpt.relative_path).exists()
+    assert "POSENET_CACHE_DIR" in str(info.value) and "POSENET_MODEL_DIR" in str(info.value)
+
+
+def test_downloads_have_a_size_cap(served_models, monkeypatch):
+    monkeypatch.setattr("posenet.checkpoints.download.MAX_DOWNLOAD_BYTES", 10_000)
+    url = checkpoints.base_url() + "mobilenet/float/050/model-stride16.json"
+    with pytest.raises(CheckpointUnavailableError, match="over the limit of 10000"):
+        posenet.load(multiplier=0.5, model_url=url)
+
+
+def test_official_files_in_the_model_dir_are_checked_at_load(models_dir, tmp_path, monkeypatch):
+    root = tmp_path / "models"
+    shutil.copytree(models_dir / "mobilenet/float/050", root / "mobilenet/float/050")
+    monkeypatch.setenv("POSENET_MODEL_DIR", str(root))
+    monkeypatch.setenv("POSENET_CACHE_DIR", str(tmp_path / "cache"))
+    assert posenet.load(multiplier=0.5).model_path == root / "mobilenet/float/050/model-stride16.json"
+    shard = root / "mobilenet/float/050/group1-shard1of1.bin"
+    data = bytearray(shard.read_bytes())
+    data[200] ^= 0x01  # one flipped bit: still finite weights, wrong poses
+    shard.write_bytes(bytes(data))
+    with pytest.raises(ChecksumMismatchError, match="wrong sha256"):
+        posenet.load(multiplier=0.5)

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from .restride import restride
-from .tfjs import OUTPUT_ROLES, SUPPORTED_OPS, Graph, Node, interpret_dilations, load_model_json, read_graph_model
+from .tfjs import (
+    OUTPUT_ROLES,
+    SUPPORTED_OPS,
+    Graph,
+    Node,
+    interpret_dilations,
+    load_model_json,
+    parse_model_json,
+    read_graph_model,
+)
 
 __all__ = ["OUTPUT_ROLES", "SUPPORTED_OPS", "Graph", "Node", "interpret_dilations", "load_model_json",
-           "read_graph_model", "restride"]
+           "parse_model_json", "read_graph_model", "restride"]

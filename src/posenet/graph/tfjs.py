@@ -220,24 +220,29 @@ def graph_output_stride(nodes: tuple[Node, ...] | list[Node], input_name: str, o
 def load_model_json(path: Path) -> dict[str, Any]:
     """Read and sanity-check a graph-model JSON file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ModelFormatError(f"cannot read model JSON {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ModelFormatError(f"{path} is not a text (UTF-8) file: {exc.reason} at byte {exc.start}") from None
+    return parse_model_json(data, str(path))
+
+
+def parse_model_json(data: bytes, source: str) -> dict[str, Any]:
+    """Parse and sanity-check the bytes of a graph-model JSON (``source`` names it in errors)."""
     try:
-        model = json.loads(text)
+        model = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ModelFormatError(f"{source} is not a text (UTF-8) file: {exc.reason} at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
-        raise ModelFormatError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise ModelFormatError(f"{source} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except RecursionError:
-        raise ModelFormatError(f"{path} is not a graph model: its JSON is nested too deeply") from None
+        raise ModelFormatError(f"{source} is not a graph model: its JSON is nested too deeply") from None
     if not isinstance(model, dict) or "modelTopology" not in model or "weightsManifest" not in model:
         raise ModelFormatError(
-            f"{path} is not a TensorFlow.js graph model: it needs 'modelTopology' and "
+            f"{source} is not a TensorFlow.js graph model: it needs 'modelTopology' and "
             "'weightsManifest' (a PoseNet 2.x model-stride*.json)"
         )
     if model.get("format", "graph-model") != "graph-model":
-        raise ModelFormatError(f"{path} has format {model.get('format')!r}; expected 'graph-model'")
+        raise ModelFormatError(f"{source} has format {model.get('format')!r}; expected 'graph-model'")
     return model
 
 
