@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Collection, Union
 
 import numpy as np
 
 from .errors import ImageTooLargeError, InvalidImageError
+from .options import max_image_pixels
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
 ImageInput = Union[str, "os.PathLike[str]", "PILImage.Image", np.ndarray]
 """A file path, a ``PIL.Image.Image`` or a numpy array (uint8 RGB ``HxWx3``; ``HxW``
-grayscale and ``HxWx4`` RGBA are converted). OpenCV users: convert BGR to RGB first
-(``frame[..., ::-1]``)."""
+grayscale and ``HxWx4`` RGBA are converted; uint16 arrays and 16-bit images are scaled to
+8 bits by 255/65535; float images are refused, since their range is unknown). OpenCV
+users: convert BGR to RGB first (``frame[..., ::-1]``)."""
 
 ImageSource = Union[ImageInput, bytes, bytearray, memoryview]
 """What :func:`decode_image` takes: an :data:`ImageInput` or encoded image bytes."""
@@ -45,7 +48,25 @@ def is_single_image(value: Any) -> bool:
     return isinstance(value, (str, os.PathLike, np.ndarray)) or is_pil_image(value)
 
 
+_WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+"""Pillow modes of 16-bit (and 32-bit integer) grey images, scaled to 8 bits by 1/257."""
+
+_FLOAT_ADVICE = ("convert it to 8 bits first, e.g. (np.clip(a, 0, 1) * 255).round().astype(np.uint8) for values "
+                 "in 0..1, or (a / a.max() * 255).round().astype(np.uint8)")
+
+
+def _scale_16_bit(values: np.ndarray, what: str) -> np.ndarray:
+    """uint8 from 16-bit values (0..65535 -> 0..255, rounded: v / 257)."""
+    if values.size and (values.min() < 0 or values.max() > 65535):
+        raise InvalidImageError(f"{what} has values outside 0..65535, so its range is unknown: {_FLOAT_ADVICE}")
+    return ((values.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+
+
 def _from_pil(image: PILImage.Image) -> np.ndarray:
+    if image.mode in _WIDE_MODES:  # convert("RGB") would clip these to white
+        return _scale_16_bit(np.asarray(image), f"a {image.mode} image")
+    if image.mode == "F":
+        raise InvalidImageError(f"a 32-bit float image (mode F) has no fixed range: {_FLOAT_ADVICE}")
     if image.mode != "RGB":
         image = image.convert("RGB")
     return np.asarray(image)
@@ -56,12 +77,17 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _open(source: str | os.PathLike[str] | bytes, name: str, formats: Collection[str] | None) -> PILImage.Image:
+def _open(source: str | os.PathLike[str] | bytes, name: str, formats: Collection[str] | None,
+          max_pixels: int) -> PILImage.Image:
     from PIL import Image, UnidentifiedImageError
 
     target: Any = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
+    if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = max_pixels  # our own check from the header replaces Pillow's
     try:
-        return Image.open(target, formats=None if formats is None else tuple(formats))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we refuse with our own message
+            return Image.open(target, formats=None if formats is None else tuple(formats))
     except FileNotFoundError:
         parent = Path(source).parent if not isinstance(source, bytes) else None
         where = f" (no folder {parent})" if parent is not None and not parent.is_dir() else ""
@@ -83,7 +109,8 @@ def decode_image(source: ImageSource, *, exif: bool = True, max_pixels: int | No
 
     ``exif`` applies the file's EXIF orientation (off for COCO, whose annotations use the
     stored pixels); ``max_pixels`` refuses larger images (width x height, from the
-    header) with :class:`~posenet.ImageTooLargeError`; ``formats`` limits the Pillow
+    header) with :class:`~posenet.ImageTooLargeError` (default
+    :func:`posenet.options.max_image_pixels`, 100 megapixels); ``formats`` limits the Pillow
     decoders tried (e.g. :data:`SAFE_FORMATS`); ``name`` is what messages call the image.
     Anything unreadable raises :class:`~posenet.InvalidImageError` naming the image.
     """
@@ -96,11 +123,13 @@ def decode_image(source: ImageSource, *, exif: bool = True, max_pixels: int | No
         raise InvalidImageError(f"{label} is empty: no bytes to decode")
     from PIL import ImageOps
 
-    with _open(source, label, formats) as image:
+    limit = max_image_pixels() if max_pixels is None else max_pixels
+    with _open(source, label, formats, limit) as image:
         width, height = image.size
-        if max_pixels is not None and width * height > max_pixels:
+        if width * height > limit:
             raise ImageTooLargeError(
-                f"{label} is too large: {width}x{height} = {width * height} pixels, the limit is {max_pixels}"
+                f"{label} is too large: {width}x{height} = {width * height} pixels, the limit is {limit} "
+                "(POSENET_MAX_IMAGE_PIXELS sets it)"
             )
         if width <= 0 or height <= 0:
             raise InvalidImageError(f"{label} has no pixels ({width}x{height})")
@@ -141,11 +170,11 @@ def to_rgb_array(image: ImageInput) -> np.ndarray:
             f"unsupported image type {type(image).__name__}: pass a file path, a PIL.Image "
             "or a numpy uint8 array of shape (height, width, 3)"
         )
-    if array.dtype != np.uint8:
-        raise InvalidImageError(
-            f"image arrays must be uint8 (0..255), got {array.dtype}: convert with "
-            "np.clip(a, 0, 255).astype(np.uint8)"
-        )
+    if array.dtype == np.uint16:  # 16-bit images (OpenCV's IMREAD_ANYDEPTH, ...): 0..65535
+        array = _scale_16_bit(array, "a uint16 image array")
+    elif array.dtype != np.uint8:
+        raise InvalidImageError(f"image arrays must be uint8 (0..255) or uint16 (0..65535), got {array.dtype}: "
+                                + _FLOAT_ADVICE)
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
     elif array.ndim == 3 and array.shape[2] == 4:

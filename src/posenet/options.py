@@ -40,6 +40,11 @@ MAX_INPUT_SIDE_DEFAULT = 2049
 variable ``POSENET_MAX_INPUT_SIDE`` sets another bound (at 2049 one image costs about
 3 GB and several seconds)."""
 
+MAX_IMAGE_PIXELS_DEFAULT = 100_000_000
+"""Largest image decoded from a file or bytes, width x height, unless the environment
+variable ``POSENET_MAX_IMAGE_PIXELS`` sets another bound (checked from the header, before
+anything is decompressed: a 100-megapixel RGB image takes 300 MB)."""
+
 Mode = Literal["single", "multi"]
 MODES: tuple[Mode, ...] = ("single", "multi")
 
@@ -61,19 +66,29 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def max_input_side() -> int:
-    """The largest accepted side of an input resolution (``POSENET_MAX_INPUT_SIDE`` or
-    :data:`MAX_INPUT_SIDE_DEFAULT`)."""
-    text = os.environ.get("POSENET_MAX_INPUT_SIDE", "").strip()
+def _env_int(name: str, default: int, minimum: int) -> int:
+    text = os.environ.get(name, "").strip()
     if not text:
-        return MAX_INPUT_SIDE_DEFAULT
+        return default
     try:
         value = int(text)
     except ValueError:
-        raise ValueError(f"POSENET_MAX_INPUT_SIDE={text!r} is not an integer") from None
-    if value < MIN_INPUT_SIDE:
-        raise ValueError(f"POSENET_MAX_INPUT_SIDE={value} is below the smallest side, {MIN_INPUT_SIDE}")
+        raise ValueError(f"{name}={text!r} is not an integer") from None
+    if value < minimum:
+        raise ValueError(f"{name}={value} is below the smallest allowed value, {minimum}")
     return value
+
+
+def max_image_pixels() -> int:
+    """The largest image decoded, in pixels (``POSENET_MAX_IMAGE_PIXELS`` or
+    :data:`MAX_IMAGE_PIXELS_DEFAULT`)."""
+    return _env_int("POSENET_MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS_DEFAULT, 1)
+
+
+def max_input_side() -> int:
+    """The largest accepted side of an input resolution (``POSENET_MAX_INPUT_SIDE`` or
+    :data:`MAX_INPUT_SIDE_DEFAULT`)."""
+    return _env_int("POSENET_MAX_INPUT_SIDE", MAX_INPUT_SIDE_DEFAULT, MIN_INPUT_SIDE)
 
 
 # ---------------------------------------------------------------------------- resolution
