@@ -77,6 +77,22 @@ POSE_CHAIN_INDICES: tuple[tuple[int, int], ...] = tuple(
     (PART_IDS[a], PART_IDS[b]) for a, b in POSE_CHAIN
 )
 
+def _mirror_name(name: str) -> str:
+    for a, b in (("left", "right"), ("right", "left")):
+        if name.startswith(a):
+            return b + name[len(a):]
+    return name
+
+
+FLIP_PART_IDS: tuple[int, ...] = tuple(PART_IDS[_mirror_name(n)] for n in PART_NAMES)
+"""Part id -> the id of its mirror image (left <-> right; the nose stays)."""
+
+FLIP_EDGE_IDS: tuple[int, ...] = tuple(
+    POSE_CHAIN_INDICES.index((FLIP_PART_IDS[a], FLIP_PART_IDS[b])) for a, b in POSE_CHAIN_INDICES
+)
+"""Edge id of :data:`POSE_CHAIN` -> the edge joining the mirrored parent and child, in the
+same direction."""
+
 PART_CHANNELS: tuple[str, ...] = (
     "left_face",
     "right_face",

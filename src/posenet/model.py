@@ -31,9 +31,11 @@ from .geometry import scale_and_flip_poses
 from .graph import Graph, read_graph_model, restride
 from .images import ImageInput, is_single_image, to_rgb_array
 from .keypoints import CONNECTED_PART_INDICES, PART_NAMES
-from .options import ModelConfig, PoseOptions, ResolutionLike, check_output_stride, pose_options
+from .options import ModelConfig, PoseOptions, ResolutionLike, check_output_stride, max_input_side, pose_options
 from .pose import Pose
-from .preprocess import Padding, preprocess, resolution_from_scale_factor
+from .preprocess import Padding, aspect_input_size, preprocess, resolution_from_scale_factor
+from .refine import clamp_to_image, refine_by_votes
+from .tta import merge_mirrored, mirror_input
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,9 @@ class PoseNet:
         if options.image_scale_factor is not None:
             return resolution_from_scale_factor(image_size, options.image_scale_factor, output_stride)
         requested = options.input_resolution or self.config.input_resolution
+        if options.input_shape == "aspect":
+            return aspect_input_size(image_size, (int(requested.height), int(requested.width)), output_stride,
+                                     max_input_side())
         return requested.for_stride(output_stride)
 
     def prepare(self, images: Sequence[ImageInput], options: PoseOptions | str | None = None) -> list[PreparedImage]:
@@ -197,42 +202,63 @@ class PoseNet:
             prepared.append(PreparedImage(tensor, padding, size, image_size, stride))
         return prepared
 
-    def infer(self, prepared: Sequence[PreparedImage]) -> list[ModelOutputs]:
+    def infer(self, prepared: Sequence[PreparedImage], *, flip_test: bool = False) -> list[ModelOutputs]:
         """Step 2: run the network; images that share an input size and stride go
-        through it in one batch. Returns one :class:`ModelOutputs` per image, in order."""
+        through it in one batch. Returns one :class:`ModelOutputs` per image, in order.
+        ``flip_test`` also runs each input mirrored (in the same batch) and averages the
+        two answers (see :mod:`posenet.tta`)."""
         results: list[ModelOutputs | None] = [None] * len(prepared)
         groups: dict[tuple[tuple[int, int], int], list[int]] = {}
         for i, item in enumerate(prepared):
             groups.setdefault((item.input_size, item.output_stride), []).append(i)
         for (_, stride), indices in groups.items():
             tensors = [prepared[i].tensor for i in indices]
+            if flip_test:
+                tensors += [mirror_input(t) for t in tensors]
             batch = tensors[0][None] if len(tensors) == 1 else np.stack(tensors)
             out = self._engine(stride).run(batch)
             scores = _sigmoid(out.heatmap_logits)
+            maps = [scores, out.offsets, out.displacement_fwd, out.displacement_bwd]
             for row, i in enumerate(indices):
                 item = prepared[i]
+                heads = [m[row] for m in maps]
+                if flip_test:
+                    heads = list(merge_mirrored(*heads, *(m[row + len(indices)] for m in maps)))
                 results[i] = ModelOutputs(
-                    heatmap_scores=scores[row], offsets=out.offsets[row],
-                    displacement_fwd=out.displacement_fwd[row], displacement_bwd=out.displacement_bwd[row],
+                    heatmap_scores=heads[0], offsets=heads[1], displacement_fwd=heads[2], displacement_bwd=heads[3],
                     output_stride=stride, input_size=item.input_size, image_size=item.image_size,
                     padding=item.padding,
                 )
         return [r for r in results if r is not None]
 
     @staticmethod
-    def decode(outputs: ModelOutputs, options: PoseOptions | str | None = None) -> list[Pose]:
+    def _decode_multi(outputs: ModelOutputs, opts: PoseOptions, max_detections: int) -> list[Pose]:
+        return decode_multiple_poses(outputs.heatmap_scores, outputs.offsets, outputs.displacement_fwd,
+                                     outputs.displacement_bwd, outputs.output_stride, max_detections,
+                                     opts.score_threshold, opts.nms_radius, opts.pose_score_top_k)
+
+    @classmethod
+    def decode(cls, outputs: ModelOutputs, options: PoseOptions | str | None = None) -> list[Pose]:
         """Step 3: poses in the pixels of the image given (decoded as ``options.mode``
-        says, mapped back through the padding and resize, mirrored with
-        ``flip_horizontal``, poses under ``min_pose_score`` dropped)."""
+        says, optionally refined by votes, mapped back through the padding and resize,
+        mirrored with ``flip_horizontal``, optionally clamped, poses under
+        ``min_pose_score`` dropped)."""
         opts = pose_options(options)
-        if opts.mode == "single":
-            poses = [decode_single_pose(outputs.heatmap_scores, outputs.offsets, outputs.output_stride)]
+        if opts.mode == "multi":
+            poses = cls._decode_multi(outputs, opts, opts.max_detections)
         else:
-            poses = decode_multiple_poses(outputs.heatmap_scores, outputs.offsets, outputs.displacement_fwd,
-                                          outputs.displacement_bwd, outputs.output_stride, opts.max_detections,
-                                          opts.score_threshold, opts.nms_radius)
+            poses = []
+            if opts.single_from_multi:  # the best of the multi-pose poses, if any root qualifies
+                found = cls._decode_multi(outputs, opts, max(opts.max_detections, 5))
+                poses = [max(found, key=lambda p: p.score)] if found else []
+            if not poses:
+                poses = [decode_single_pose(outputs.heatmap_scores, outputs.offsets, outputs.output_stride)]
+        if opts.refine_votes:
+            poses = refine_by_votes(poses, outputs.heatmap_scores, outputs.offsets, outputs.output_stride)
         poses = scale_and_flip_poses(poses, outputs.image_size, outputs.input_size, outputs.padding,
                                      opts.flip_horizontal)
+        if opts.clamp:
+            poses = clamp_to_image(poses, outputs.image_size)
         return [p for p in poses if p.score >= opts.min_pose_score] if opts.min_pose_score > 0 else poses
 
     # -- estimation ------------------------------------------------------------------
@@ -241,14 +267,14 @@ class PoseNet:
                        **overrides: Any) -> list[list[Pose]]:
         """:meth:`estimate` for many images, one forward pass per input size."""
         opts = pose_options(options, **overrides)
-        return [self.decode(out, opts) for out in self.infer(self.prepare(images, opts))]
+        return [self.decode(out, opts) for out in self.infer(self.prepare(images, opts), flip_test=opts.flip_test)]
 
     def estimate(self, image: ImageInput, options: PoseOptions | str | None = None, **overrides: Any) -> list[Pose]:
         """The poses in one image.
 
         ``options``: :class:`~posenet.options.PoseOptions`, a preset name (``"reference"``,
-        ``"camera"``, ``"coco"``; see :data:`posenet.options.PRESETS`) or ``None`` for the
-        reference API's defaults; ``overrides`` change single fields, e.g.
+        ``"camera"``, ``"accurate"``, ``"most-accurate"``, ``"coco"``; see
+        :data:`posenet.options.PRESETS`) or ``None`` for the reference API's defaults; ``overrides`` change single fields, e.g.
         ``net.estimate(img, "camera", mode="single")``.
         """
         return self.estimate_batch([image], options, **overrides)[0]

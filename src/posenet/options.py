@@ -252,10 +252,16 @@ class OptionSpec:
     modes: tuple[Mode, ...] = MODES
     js_name: str = ""
     """The reference's name, used in its error messages."""
+    choices: tuple[str, ...] = ()
+    """For ``kind=str``: the accepted values."""
 
     def check(self, value: Any) -> Any:
-        """The value, normalised (``int``/``float``/``bool``), or ``ValueError``."""
+        """The value, normalised (``int``/``float``/``bool``/``str``), or ``ValueError``."""
         label = self.js_name or self.name
+        if self.kind is str:
+            if value not in self.choices:
+                raise ValueError(f"Invalid {label} {value!r}. Should be one of {', '.join(self.choices)}")
+            return value
         if self.kind is bool:
             if not isinstance(value, bool):
                 raise ValueError(f"Invalid {label} {value!r}. Should be true or false")
@@ -292,6 +298,18 @@ POSE_OPTION_SPECS: tuple[OptionSpec, ...] = (
                js_name="nmsRadius"),
     OptionSpec("min_pose_score", float, "poses scoring less are dropped", 0.0, 1.0),
     OptionSpec("min_part_score", float, "keypoints scoring less are not drawn (all 17 are always returned)", 0.0, 1.0),
+    OptionSpec("input_shape", str, "square: pad the image to a square input, as the reference; aspect: an input "
+               "with the image's aspect ratio and the same pixel count (people appear larger)",
+               choices=("square", "aspect")),
+    OptionSpec("pose_score_top_k", int, "0: the reference's pose score (sum of the non-suppressed keypoint scores / "
+               "17); K: the mean of the K highest non-suppressed keypoint scores (ranks people cut by the frame "
+               "fairly)", 0, 17, modes=("multi", "single")),
+    OptionSpec("refine_votes", bool, "move each keypoint to the score-weighted mean of the offset votes of the 3x3 "
+               "cells around it"),
+    OptionSpec("clamp", bool, "clamp keypoints into the image"),
+    OptionSpec("flip_test", bool, "also run the mirrored input and average both answers (about 1.7x the time)"),
+    OptionSpec("single_from_multi", bool, "single mode: return the best multi-pose pose instead of each part's "
+               "heatmap maximum", modes=("single",)),
 )
 """The numeric and boolean :class:`PoseOptions` fields, in the order they are shown."""
 
@@ -308,7 +326,9 @@ class PoseOptions:
     ``min_pose_score`` drops weaker poses after decoding (the reference's demos do this);
     ``min_part_score`` only affects drawing. ``input_resolution``, ``image_scale_factor``
     (PoseNet 1.x style, in (0, 1]) and ``output_stride`` override the model's for this
-    call. Defaults are the reference API's (the ``reference`` preset).
+    call. ``input_shape``, ``pose_score_top_k``, ``refine_votes``, ``clamp``,
+    ``flip_test`` and ``single_from_multi`` go beyond the reference (the ``accurate``
+    presets use them). Defaults are the reference API's (the ``reference`` preset).
     """
 
     mode: Mode = "multi"
@@ -318,6 +338,12 @@ class PoseOptions:
     nms_radius: float = 20.0
     min_pose_score: float = 0.0
     min_part_score: float = 0.0
+    input_shape: str = "square"
+    pose_score_top_k: int = 0
+    refine_votes: bool = False
+    clamp: bool = False
+    flip_test: bool = False
+    single_from_multi: bool = False
     input_resolution: Resolution | None = None
     image_scale_factor: float | None = None
     output_stride: int | None = None
@@ -373,6 +399,8 @@ class Preset:
                 "single": self.single.to_dict(), "multi": self.multi.to_dict()}
 
 
+_ACCURATE: dict[str, Any] = {"input_shape": "aspect", "pose_score_top_k": 5, "refine_votes": True, "clamp": True}
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
@@ -389,6 +417,23 @@ PRESETS: dict[str, Preset] = {
             PoseOptions(mode="single", min_pose_score=0.1, min_part_score=0.5),
             PoseOptions(mode="multi", max_detections=5, score_threshold=0.1, nms_radius=30.0,
                         min_pose_score=0.15, min_part_score=0.1),
+        ),
+        Preset(
+            "accurate",
+            "more accurate than the reference at about its cost: the image's aspect kept at the same pixel count, "
+            "poses scored by their 5 best keypoints, keypoints refined by offset votes and clamped to the image; "
+            "multi finds 20 poses from parts of 0.1, NMS 20 px",
+            PoseOptions(mode="single", min_part_score=0.1, score_threshold=0.1, **_ACCURATE, single_from_multi=True),
+            PoseOptions(mode="multi", max_detections=20, score_threshold=0.1, nms_radius=20.0, min_part_score=0.1,
+                        **_ACCURATE),
+        ),
+        Preset(
+            "most-accurate",
+            "accurate plus flip test-time augmentation and output stride 8 (about 4x the time)",
+            PoseOptions(mode="single", min_part_score=0.1, score_threshold=0.1, **_ACCURATE, single_from_multi=True,
+                        flip_test=True, output_stride=8),
+            PoseOptions(mode="multi", max_detections=20, score_threshold=0.1, nms_radius=20.0, min_part_score=0.1,
+                        **_ACCURATE, flip_test=True, output_stride=8),
         ),
         Preset(
             "coco",

@@ -24,7 +24,7 @@ from .jsmath import js_round
 from .options import Resolution, ResolutionLike, valid_resolution
 
 __all__ = ["Padding", "RESNET_MEAN", "compute_padding", "normalize", "pad_and_resize", "preprocess",
-           "resolution_from_scale_factor", "resolve_input_resolution", "valid_resolution"]
+           "aspect_input_size", "resolution_from_scale_factor", "resolve_input_resolution", "valid_resolution"]
 
 RESNET_MEAN = np.array([-123.15, -115.90, -103.06], dtype=np.float32)
 
@@ -44,6 +44,22 @@ def resolve_input_resolution(input_resolution: ResolutionLike, output_stride: in
     """Validate an input resolution (any :data:`~posenet.options.ResolutionLike`) and make
     it valid for the stride: returns (height, width)."""
     return Resolution.parse(input_resolution).for_stride(output_stride)
+
+
+def aspect_input_size(image_size: tuple[int, int], budget: tuple[int, int], output_stride: int,
+                      max_side: int) -> tuple[int, int]:
+    """An input ``(H, W)`` with the image's aspect ratio and about the pixel count of
+    ``budget`` ``(height, width)``: each side the nearest ``n * stride + 1``, at least
+    ``stride + 1`` and at most ``max_side``."""
+    h, w = image_size
+    pixels = budget[0] * budget[1]
+    ratio = w / h if h > 0 else 1.0
+
+    def side(length: float) -> int:
+        n = max(round((length - 1) / output_stride), 1)
+        return min(n * output_stride + 1, valid_resolution(max_side, output_stride))
+
+    return side(math.sqrt(pixels / ratio)), side(math.sqrt(pixels * ratio))
 
 
 def resolution_from_scale_factor(image_size: tuple[int, int], image_scale_factor: float,

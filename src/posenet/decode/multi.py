@@ -146,9 +146,15 @@ def _instance_score(
     ys: list[float],
     xs: list[float],
     scores: list[float],
+    top_k: int = 0,
 ) -> float:
     """Sum of the scores of the parts not within the NMS radius of the same part of an
-    earlier pose, divided by 17 (always 17, however many parts are suppressed)."""
+    earlier pose, divided by 17 (always 17, however many parts are suppressed); with
+    ``top_k`` > 0, the sum of the ``top_k`` highest of those scores divided by ``top_k``."""
+    if top_k > 0:
+        kept = sorted((scores[part] for part in range(NUM_KEYPOINTS)
+                       if not _within_nms_radius(poses, squared_radius, ys[part], xs[part], part)), reverse=True)
+        return sum(kept[:top_k]) / top_k
     total = 0.0
     for part in range(NUM_KEYPOINTS):
         if not _within_nms_radius(poses, squared_radius, ys[part], xs[part], part):
@@ -165,6 +171,7 @@ def decode_multiple_poses(
     max_detections: int,
     score_threshold: float = 0.5,
     nms_radius: float = 20,
+    pose_score_top_k: int = 0,
 ) -> list[Pose]:
     """Decode up to ``max_detections`` poses from a single image's network outputs.
 
@@ -180,6 +187,8 @@ def decode_multiple_poses(
             it filters roots only, not the other keypoints or the poses.
         nms_radius: a root within this many model-input pixels (``<=``) of the same part
             of an accepted pose is skipped.
+        pose_score_top_k: 0 for the reference's pose score; K > 0 scores a pose by the
+            mean of its K highest non-suppressed keypoint scores (not the reference).
 
     Returns:
         Poses in model-input pixels, in acceptance order (root score descending, ties in
@@ -212,6 +221,7 @@ def decode_multiple_poses(
         if _within_nms_radius(accepted, squared_radius, root_y, root_x, part):
             continue
         ys, xs, part_scores = _decode_pose(root_score, root_y, root_x, part, maps)
-        results.append((_instance_score(accepted, squared_radius, ys, xs, part_scores), ys, xs, part_scores))
+        score = _instance_score(accepted, squared_radius, ys, xs, part_scores, pose_score_top_k)
+        results.append((score, ys, xs, part_scores))
         accepted.append((ys, xs))
     return [Pose.from_parts(*result) for result in results]
