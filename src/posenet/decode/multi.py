@@ -175,12 +175,11 @@ def decode_multiple_poses(
 ) -> list[Pose]:
     """Decode up to ``max_detections`` poses from a single image's network outputs.
 
-    Args:
+    Args (maps are float32 and in model-input pixels):
         heatmap_scores: ``[Ho, Wo, 17]`` part probabilities (sigmoid already applied).
-        offsets: ``[Ho, Wo, 34]`` offsets in model-input pixels, y block then x block.
-        displacements_fwd: ``[Ho, Wo, 32]`` parent -> child vectors per edge of
-            :data:`~posenet.keypoints.POSE_CHAIN`, y block (0-15) then x block (16-31).
-        displacements_bwd: ``[Ho, Wo, 32]`` child -> parent vectors, same layout.
+        offsets: ``[Ho, Wo, 34]`` offsets, y block then x block.
+        displacements_fwd, displacements_bwd: ``[Ho, Wo, 32]`` parent -> child (child ->
+            parent) vectors per edge of :data:`~posenet.keypoints.POSE_CHAIN`, y block then x.
         output_stride: model-input pixels per grid cell.
         max_detections: the most poses returned.
         score_threshold: lowest heatmap score of a root candidate (``>=`` keeps it);
@@ -190,11 +189,9 @@ def decode_multiple_poses(
         pose_score_top_k: 0 for the reference's pose score; K > 0 scores a pose by the
             mean of its K highest non-suppressed keypoint scores (not the reference).
 
-    Returns:
-        Poses in model-input pixels, in acceptance order (root score descending, ties in
-        the reference heap's order), not sorted by pose score, never clamped. A pose's
-        score is the sum of its part scores that are not within ``nms_radius`` of the
-        same part of an earlier pose, divided by 17.
+    Returns poses in model-input pixels, in acceptance order (root score descending, ties
+    in the reference heap's order), never clamped. A pose's score is the sum of its part
+    scores not within ``nms_radius`` of the same part of an earlier pose, divided by 17.
     """
     scores = float32_grid(heatmap_scores, "heatmap_scores", NUM_KEYPOINTS)
     grid = scores.shape[:2]
