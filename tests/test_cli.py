@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -13,7 +14,11 @@ import pytest
 from PIL import Image
 
 import posenet
-from posenet.cli import main
+from posenet import checkpoints
+from posenet import options as opts
+from posenet.cli import build_parser, main
+from posenet.families import FAMILIES
+from posenet.serialize import poses_to_json
 
 SMALL_VIDEO = "mmaction2__test_video_structuralize.mp4"
 GT_NAME = "person_keypoints_train2017__cocomini.json"
@@ -32,7 +37,8 @@ def frame_count(path: Path) -> tuple[int, int, int, float]:
     n = 0
     while cap.grab():
         n += 1
-    info = (n, int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), cap.get(cv2.CAP_PROP_FPS))
+    size = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    info = (n, *size, cap.get(cv2.CAP_PROP_FPS))
     cap.release()
     return info
 
@@ -85,6 +91,52 @@ def test_usage_errors_exit_2(capsys, argv):
     assert "usage" in err or "error" in err
 
 
+def test_an_unknown_preset_exits_2_naming_the_presets(capsys):
+    for verb in (["image", "x.jpg"], ["video", "x.mp4"], ["eval", "--gt", "g.json", "--images", "."]):
+        code, _, err = run(capsys, *verb, "--preset", "nope")
+        assert code == 2 and "--preset" in err and "nope" in err
+        assert all(repr(name) in err for name in opts.PRESETS)
+
+
+def _group_actions(verb: str, title: str) -> dict[str, argparse.Action]:
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    group = next(g for g in subparsers.choices[verb]._action_groups if g.title == title)
+    return {a.option_strings[0]: a for a in group._group_actions}
+
+
+@pytest.mark.parametrize("verb", ["image", "video", "eval", "serve"])
+def test_model_option_choices_are_the_options_tables(verb):
+    actions = _group_actions(verb, "model options")
+    assert tuple(actions["--model"].choices) == tuple(FAMILIES) and actions["--model"].default == "posenet"
+    assert tuple(actions["--architecture"].choices) == opts.ARCHITECTURES
+    assert set(actions["--multiplier"].choices) == {m for ms in opts.VALID_MULTIPLIERS.values() for m in ms}
+    assert set(actions["--output-stride"].choices) == {s for ss in opts.VALID_OUTPUT_STRIDES.values() for s in ss}
+    assert tuple(actions["--quant-bytes"].choices) == opts.VALID_QUANT_BYTES
+    assert tuple(actions["--engine"].choices) == opts.ENGINE_NAMES
+    config = opts.ModelConfig()
+    for flag, field in [("--architecture", "architecture"), ("--output-stride", "output_stride"),
+                        ("--quant-bytes", "quant_bytes"), ("--engine", "engine"), ("--threads", "num_threads"),
+                        ("--input-resolution", "input_resolution"), ("--tfjs-compat", "tfjs_compat")]:
+        assert actions[flag].default == getattr(config, field), flag
+    assert actions["--multiplier"].default is None  # the architecture's default
+
+
+@pytest.mark.parametrize("verb", ["image", "video", "eval"])
+def test_pose_options_come_from_the_specs_and_presets(verb):
+    actions = _group_actions(verb, "pose options")
+    assert tuple(actions["--preset"].choices) == tuple(opts.PRESETS)
+    assert actions["--preset"].default == (opts.EVAL_PRESET if verb == "eval" else opts.DEFAULT_PRESET)
+    assert all(f"{p.name}: {p.description}" in actions["--preset"].help for p in opts.PRESETS.values())
+    dests = {a.dest for a in actions.values()}
+    assert {s.name for s in opts.POSE_OPTION_SPECS} <= dests
+    assert all(actions[f].default is None for f in ("--flip", "--max-detections", "--score-threshold",
+                                                   "--nms-radius", "--min-pose-confidence", "--min-part-confidence"))
+    assert actions["--min-pose-confidence"].dest == "min_pose_score"
+    assert actions["--min-part-confidence"].dest == "min_part_score"
+    assert ("--multi" in actions) == (verb != "eval")
+
+
 def test_version_and_module_entry_point():
     done = subprocess.run([sys.executable, "-m", "posenet", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and posenet.__version__ in done.stdout
@@ -112,6 +164,43 @@ def test_single_photo_json_on_stdout(capsys, models_dir, photo):
     assert set(pose["keypoints"][0]) == {"score", "part", "position"}
     assert posenet.Pose.from_dict(pose).score == pose["score"]
     assert "1 pose" in err
+
+
+@pytest.fixture(scope="module")
+def net(models_dir):
+    return posenet.load()
+
+
+def test_default_preset_gives_the_camera_demo_results(capsys, net, photos_dir):
+    # what the command has always done: single = drop poses under 0.1; multi = 5 poses from
+    # parts of 0.1, NMS 30, drop poses under 0.15
+    crowd = photos_dir / "ultralytics__zidane.jpg"
+    single = [p for p in [net.estimate_single_pose(crowd)] if p.score >= 0.1]
+    multi = [p for p in net.estimate_multiple_poses(crowd, max_detections=5, score_threshold=0.1, nms_radius=30)
+             if p.score >= 0.15]
+    code, out, _ = run(capsys, "image", crowd)
+    assert code == 0 and json.loads(out)[str(crowd)]["poses"] == poses_to_json(single)
+    code, out, _ = run(capsys, "image", crowd, "--multi")
+    assert code == 0 and json.loads(out)[str(crowd)]["poses"] == poses_to_json(multi)
+    assert len(multi) >= 2
+
+
+def test_preset_reference_multi_is_the_library_estimate(capsys, net, photos_dir):
+    crowd = photos_dir / "ultralytics__zidane.jpg"
+    code, out, _ = run(capsys, "image", crowd, "--preset", "reference", "--multi")
+    assert code == 0
+    assert json.loads(out)[str(crowd)]["poses"] == poses_to_json(net.estimate(crowd, "reference"))
+    code, out, _ = run(capsys, "image", crowd, "--preset", "reference")
+    assert json.loads(out)[str(crowd)]["poses"] == poses_to_json(net.estimate(crowd, "reference", mode="single"))
+
+
+def test_flags_override_the_preset(capsys, net, photos_dir):
+    crowd = photos_dir / "ultralytics__zidane.jpg"
+    code, out, _ = run(capsys, "image", crowd, "--preset", "coco", "--multi", "--max-detections", "2", "--flip",
+                       "--min-pose-confidence", "0.2")
+    assert code == 0
+    expected = net.estimate(crowd, "coco", max_detections=2, flip_horizontal=True, min_pose_score=0.2)
+    assert json.loads(out)[str(crowd)]["poses"] == poses_to_json(expected)
 
 
 def test_tfjs_compat_changes_only_the_stride_8_dilation(capsys, models_dir, photo):
@@ -248,10 +337,12 @@ def test_video_refuses_to_overwrite(capsys, video_extra, models_dir, video_dir, 
 
 def test_video_without_the_video_extra(capsys, monkeypatch, video_dir):
     monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 -> ModuleNotFoundError
-    monkeypatch.delitem(sys.modules, "posenet.video", raising=False)
+    for name in [m for m in sys.modules if m.startswith("posenet.video")]:
+        monkeypatch.delitem(sys.modules, name)
     monkeypatch.delattr(posenet, "video", raising=False)
     code, _, err = run(capsys, "video", video_dir / SMALL_VIDEO)
-    assert code == 1 and "pip install 'posenet-py[video]'" in err
+    assert code == 1 and "pip install 'posenet-py[video]'" in err and err.count("\n") == 1
+    assert "posenet video needs the video extra (cv2 is missing)" in err
 
 
 # ------------------------------------------------------------------------------ eval
@@ -283,11 +374,19 @@ def test_models_list(capsys, models_dir):
     rows = json.loads(out)
     assert len(rows) == 27 and len({r["name"] for r in rows}) == 27
     default = next(r for r in rows if r["name"] == "mobilenet-float-075-stride16")
-    assert default["cached"] == "model dir" and default["size_exact"] and 4e6 < default["size_bytes"] < 6e6
+    assert default["location"] == "model dir" and default["on_disk"] and default["size_exact"]
+    assert 4e6 < default["size_bytes"] < 6e6
+    assert rows == [s.to_dict() for s in checkpoints.all_status()]
+    assert not any(str(models_dir) in json.dumps(r) for r in rows)  # no absolute paths
     resnet = next(r for r in rows if r["name"] == "resnet50-quant2-stride16")
     assert resnet["precision"] == "uint16" and resnet["output_stride"] == 16
     code, out, _ = run(capsys, "models", "list")
     assert code == 0 and len(out.splitlines()) == 28
+    header, *lines = out.splitlines()
+    assert header.split()[-1] == "LOCATION"
+    row = next(line for line in lines if line.startswith("mobilenet-float-075-stride16 "))
+    assert row.endswith("  model dir")
+    assert {r["location"] for r in rows} <= {"model dir", "cache", "elsewhere", "not on disk"}
 
 
 def test_models_verify_and_fetch(capsys, models_dir, tmp_path, monkeypatch):
@@ -306,7 +405,7 @@ def test_models_verify_and_fetch(capsys, models_dir, tmp_path, monkeypatch):
     code, _, err = run(capsys, "models", "verify")
     assert code == 1 and "sha256" in err and "mobilenet-float-050-stride16" in err
     rows = json.loads(run(capsys, "models", "list", "--json")[1])
-    assert sorted(r["name"] for r in rows if r["cached"] == "model dir") == [
+    assert sorted(r["name"] for r in rows if r["location"] == "model dir") == [
         "mobilenet-float-050-stride16", "mobilenet-float-050-stride8"]
 
 

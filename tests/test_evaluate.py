@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("pycocotools")
 
-import posenet  # noqa: E402
-from posenet import PART_NAMES, Keypoint, Pose, Position  # noqa: E402
-from posenet.evaluate import STAT_NAMES, coco_results, evaluate_coco, keypoint_stats, load_coco  # noqa: E402
+import posenet
+from posenet import PART_NAMES, Keypoint, Pose, PoseOptions, Position, serialize
+from posenet.evaluate import STAT_NAMES, coco_results, evaluate_coco, keypoint_stats, load_coco
 
 GT_NAME = "person_keypoints_train2017__cocomini.json"
 
@@ -28,6 +28,7 @@ def test_coco_results_format():
     assert entry["keypoints"][3 * 4:3 * 5] == [6.0, 10.0, 0.2]  # x, y, keypoint score as v
     json.dumps(entry)
     assert coco_results(1, []) == []
+    assert coco_results is serialize.coco_results  # one writer, re-exported here
 
 
 def test_ground_truth_as_detections_scores_perfectly(gt):
@@ -49,7 +50,7 @@ def test_shifted_detections_score_lower_and_empty_scores_zero(gt):
         if a["num_keypoints"] > 0
     ]
     assert 0.0 < keypoint_stats(gt, results, gt.getImgIds())["AP"] < 0.9
-    assert keypoint_stats(gt, [], gt.getImgIds()) == {name: 0.0 for name in STAT_NAMES}
+    assert keypoint_stats(gt, [], gt.getImgIds()) == dict.fromkeys(STAT_NAMES, 0.0)
 
 
 def test_real_model_on_the_subset(models_dir, coco_dir, gt, tmp_path):
@@ -73,3 +74,55 @@ def test_not_an_annotations_file(tmp_path):
         load_coco(bad)
     with pytest.raises(posenet.PoseNetError, match="no such"):
         load_coco(tmp_path / "missing.json")
+
+
+class _Recorder:
+    """A PoseModel stand-in that finds nothing and records what it was given."""
+
+    family = "stub"
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+        self.options: list[PoseOptions] = []
+
+    def info(self):  # pragma: no cover - not used
+        raise NotImplementedError
+
+    def estimate(self, image, options=None, **overrides):
+        self.shapes.append(image.shape)
+        self.options.append(options)
+        return []
+
+    def estimate_batch(self, images, options=None, **overrides):  # pragma: no cover - not used
+        return [self.estimate(i, options) for i in images]
+
+
+@pytest.fixture
+def rotated_set(tmp_path):
+    """One 40x30 JPEG whose EXIF says "rotate 90°", and annotations naming it."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(tmp_path / "a.jpg", exif=exif.tobytes())
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({
+        "images": [{"id": 7, "file_name": "a.jpg", "width": 40, "height": 30}],
+        "annotations": [],
+        "categories": [{"id": 1, "name": "person", "keypoints": list(PART_NAMES), "skeleton": []}],
+    }))
+    return gt, tmp_path
+
+
+def test_stored_pixels_multi_mode_and_the_coco_preset(rotated_set):
+    gt, folder = rotated_set
+    model = _Recorder()
+    report = evaluate_coco(model, gt, folder)
+    assert model.shapes == [(30, 40, 3)]  # EXIF orientation ignored: COCO annotates stored pixels
+    assert model.options == [posenet.pose_options("coco", mode="multi")]
+    assert report.image_ids == [7] and report.results == [] and report.stats["AP"] == 0.0
+
+    evaluate_coco(model, gt, folder, PoseOptions(mode="single", max_detections=3))
+    evaluate_coco(model, gt, folder, "camera")
+    assert model.options[1] == PoseOptions(mode="multi", max_detections=3)  # always multi
+    assert model.options[2] == posenet.pose_options("camera", mode="multi")

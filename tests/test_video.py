@@ -1,4 +1,4 @@
-"""Video reading and writing on the shared videos, and on a damaged copy."""
+"""Video reading and writing on the shared videos and on a damaged copy; the pipeline."""
 
 from __future__ import annotations
 
@@ -9,14 +9,21 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
+import posenet  # noqa: E402
+from posenet import Keypoint, Pose, PoseOptions, Position  # noqa: E402
+from posenet.tracking import PoseTracker  # noqa: E402
 from posenet.video import (  # noqa: E402
     Background,
+    FrameResult,
     VideoError,
+    VideoFrame,
+    VideoInfo,
     VideoReader,
     VideoWriter,
-    _fill_gaps,
     prefetch,
+    process_video,
 )
+from posenet.video.io import _fill_gaps  # noqa: E402
 
 try:
     from .video_helpers import damaged_mjpeg
@@ -117,9 +124,8 @@ def test_writer_round_trip(tmp_path, suffix):
 
 
 def test_writer_rejects_bad_frames_and_extensions(tmp_path):
-    with VideoWriter(tmp_path / "a.mp4", 64, 48, 25.0) as writer:
-        with pytest.raises(ValueError):
-            writer.write(np.zeros((64, 48, 3), np.uint8))
+    with VideoWriter(tmp_path / "a.mp4", 64, 48, 25.0) as writer, pytest.raises(ValueError):
+        writer.write(np.zeros((64, 48, 3), np.uint8))
     with pytest.raises(VideoError, match="codec"):
         VideoWriter(tmp_path / "a.xyz", 64, 48, 25.0)
 
@@ -168,3 +174,83 @@ def test_background_runs_in_order_and_reraises():
             worker.submit(seen.append, i)
         worker.close()
     worker.close()  # reported once
+
+
+def test_public_names_and_the_error_class():
+    import posenet.video as video
+
+    assert video.VideoError is posenet.VideoError
+    assert VideoInfo(1, 2, 3.0, 4).fps == 3.0 and not VideoFrame(0, 0.0, None).ok
+
+
+class _StubModel:
+    """A PoseModel stand-in: one pose per frame, shifted by the frame's mean brightness
+    (in pixels), and the options it was called with."""
+
+    family = "stub"
+
+    def __init__(self) -> None:
+        self.calls: list[PoseOptions] = []
+
+    def info(self):  # pragma: no cover - not used
+        raise NotImplementedError
+
+    def estimate(self, image, options=None, **overrides):
+        self.calls.append(options)
+        shift = float(image.mean())
+        keypoints = tuple(Keypoint(p, 0.9, Position(100 + 10 * i + shift, 20 + 12 * i))
+                          for i, p in enumerate(posenet.PART_NAMES))
+        return [Pose(0.9, keypoints)]
+
+    def estimate_batch(self, images, options=None, **overrides):  # pragma: no cover - not used
+        return [self.estimate(i, options) for i in images]
+
+
+def test_process_video_yields_one_result_per_source_frame(small, tmp_path):
+    path = tmp_path / "damaged.avi"
+    damaged_mjpeg(small, path, frames=12, broken=5)
+    model = _StubModel()
+    with VideoReader(path) as reader:
+        results = list(process_video(model, reader, "camera", tracker=PoseTracker()))
+    assert all(isinstance(r, FrameResult) for r in results)
+    assert [r.index for r in results] == list(range(12))
+    assert [r.time_s for r in results] == pytest.approx([i / 29.97 for i in range(12)], abs=1e-3)
+    bad = results[5]
+    assert bad.image is None and bad.poses == () and bad.error == "failed to decode" and not bad.ok
+    good = [r for r in results if r.ok]
+    assert len(good) == 11 and len(model.calls) == 11
+    assert all(r.image.shape == (240, 426, 3) and len(r.poses) == 1 and r.error is None for r in good)
+    assert {r.track_ids for r in good} == {(1,)}  # the same person throughout
+    assert model.calls[0] == posenet.pose_options("camera")
+
+
+def test_process_video_smooths_and_matches_the_estimates_without_tracking(small):
+    model = _StubModel()
+    with VideoReader(small, end_s=0.5) as reader:
+        plain = list(process_video(model, reader, PoseOptions(mode="single"), prefetch_size=0))
+    with VideoReader(small, end_s=0.5) as reader:
+        smoothed = list(process_video(model, reader, "reference", smoother=posenet.PoseSmoother(0.01, 0.0)))
+    assert len(plain) == len(smoothed) == 15
+    assert all(r.track_ids is None for r in plain + smoothed)
+    raw = [r.poses[0].keypoints[0].position.x for r in plain]
+    filtered = [r.poses[0].keypoints[0].position.x for r in smoothed]
+    assert raw[0] == filtered[0]  # a filter starts at its first value
+    assert np.ptp(filtered) < np.ptp(raw)  # heavy smoothing: less movement
+
+
+def test_process_video_stops_the_prefetch_thread_when_closed(small):
+    before = threading.active_count()
+    with VideoReader(small) as reader:
+        results = process_video(_StubModel(), reader, "camera")
+        next(results)
+        results.close()
+        assert threading.active_count() == before
+
+
+def test_process_video_with_the_real_model(models_dir, small):
+    net = posenet.load()
+    with VideoReader(small, end_s=0.2) as reader:
+        frames = [f.image for f in reader]
+    with VideoReader(small, end_s=0.2) as reader:
+        results = list(process_video(net, reader, "camera"))
+    assert [r.poses for r in results] == [tuple(net.estimate(image, "camera")) for image in frames]

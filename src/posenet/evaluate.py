@@ -1,4 +1,4 @@
-"""COCO person-keypoint evaluation of a PoseNet model (the ``eval`` extra: pycocotools).
+"""COCO person-keypoint evaluation of a pose model (the ``eval`` extra: pycocotools).
 
 Results use the COCO results format: one entry per detected pose, ``keypoints`` a flat
 ``[x1, y1, v1, ..., x17, y17, v17]`` in image pixels with the keypoint score as ``v``, and
@@ -10,46 +10,30 @@ from __future__ import annotations
 import contextlib
 import io
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any
 
-import numpy as np
-from PIL import Image
+from .errors import InvalidImageError, PoseNetError
+from .extras import require
+from .families import PoseModel
+from .images import decode_image
+from .options import EVAL_PRESET, PoseOptions, pose_options
+from .serialize import PERSON_CATEGORY_ID, coco_results
 
-from .errors import PoseNetError
-from .pose import Pose
+__all__ = ["PERSON_CATEGORY_ID", "STAT_NAMES", "EvalReport", "coco_results", "evaluate_coco", "keypoint_stats",
+           "load_coco"]
 
-PERSON_CATEGORY_ID = 1
 STAT_NAMES: tuple[str, ...] = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 """Names of COCOeval's ten keypoint summary numbers, in its order."""
 
-T = TypeVar("T")
-
-
-def coco_results(image_id: int, poses: Sequence[Pose]) -> list[dict[str, Any]]:
-    """COCO results-format entries for the poses found in one image."""
-    return [
-        {
-            "image_id": int(image_id),
-            "category_id": PERSON_CATEGORY_ID,
-            "keypoints": [
-                float(v) for k in pose.keypoints for v in (k.position.x, k.position.y, k.score)
-            ],
-            "score": float(pose.score),
-        }
-        for pose in poses
-    ]
-
 
 def _pycocotools() -> tuple[Any, Any]:
-    try:
-        from pycocotools.coco import COCO
-        from pycocotools.cocoeval import COCOeval
-    except ImportError as exc:
-        raise PoseNetError(
-            "COCO evaluation needs pycocotools: pip install 'posenet-py[eval]'"
-        ) from exc
+    require("eval", "COCO evaluation")
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
     return COCO, COCOeval
 
 
@@ -73,7 +57,7 @@ def keypoint_stats(coco_gt: Any, results: Sequence[dict[str, Any]], image_ids: I
     """
     _, COCOeval = _pycocotools()
     if not results:
-        return {name: 0.0 for name in STAT_NAMES}
+        return dict.fromkeys(STAT_NAMES, 0.0)
     with contextlib.redirect_stdout(io.StringIO()):
         coco_dt = coco_gt.loadRes([dict(r, keypoints=list(r["keypoints"])) for r in results])
         evaluator = COCOeval(coco_gt, coco_dt, "keypoints")
@@ -81,7 +65,7 @@ def keypoint_stats(coco_gt: Any, results: Sequence[dict[str, Any]], image_ids: I
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
-    return {name: float(v) for name, v in zip(STAT_NAMES, evaluator.stats)}
+    return {name: float(v) for name, v in zip(STAT_NAMES, evaluator.stats, strict=True)}
 
 
 @dataclass
@@ -100,31 +84,26 @@ class EvalReport:
     """Wall time spent reading images and estimating poses."""
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    """Stored pixels as RGB, EXIF orientation ignored (COCO annotates the stored pixels)."""
-    with Image.open(path) as img:
-        return np.asarray(img.convert("RGB"))
-
-
 def evaluate_coco(
-    net: Any,
+    model: PoseModel,
     annotations: str | Path,
     images_dir: str | Path,
+    options: PoseOptions | str = EVAL_PRESET,
     *,
-    max_detections: int = 15,
-    score_threshold: float = 0.1,
-    nms_radius: float = 20,
     limit: int | None = None,
     progress: Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]] | None = None,
 ) -> EvalReport:
     """Run multi-pose estimation on the images of a COCO keypoints file and score it.
 
-    ``net`` is a :class:`posenet.PoseNet`; decoding defaults follow the reference's COCO
-    demo (15 detections, score threshold 0.1, NMS radius 20 model-input pixels). Images
-    are taken in id order, the first ``limit`` of them if given; ``progress`` may wrap
-    the list of image records (e.g. ``tqdm``). Images that cannot be read are listed in
-    ``failures`` and left out of the evaluation.
+    ``model`` is any :class:`posenet.PoseModel` (e.g. ``posenet.load()``); ``options``
+    are pose options or a preset name, always run in multi mode (default: the ``coco``
+    preset, the reference's COCO demo: 15 poses, score threshold 0.1, NMS radius 20
+    model-input pixels, none dropped). Images are read as stored (EXIF orientation
+    ignored: COCO annotates the stored pixels), in id order, the first ``limit`` of them
+    if given; ``progress`` may wrap the list of image records (e.g. ``tqdm``). Images
+    that cannot be read are listed in ``failures`` and left out of the evaluation.
     """
+    opts = pose_options(options, mode="multi")
     coco_gt = load_coco(annotations)
     images = sorted(coco_gt.dataset.get("images", []), key=lambda im: im["id"])[:limit]
     folder = Path(images_dir)
@@ -135,15 +114,12 @@ def evaluate_coco(
     for record in progress(images) if progress else images:
         name = record["file_name"]
         try:
-            rgb = _read_rgb(folder / name)
-        except OSError as exc:
+            rgb = decode_image(folder / name, exif=False)
+        except (InvalidImageError, OSError) as exc:
             failures.append((name, str(exc)))
             continue
-        poses = net.estimate_multiple_poses(
-            rgb, max_detections=max_detections, score_threshold=score_threshold, nms_radius=nms_radius
-        )
-        results += coco_results(record["id"], poses)
+        results += coco_results(record["id"], model.estimate(rgb, opts))
         done.append(record["id"])
     seconds = time.perf_counter() - start
-    stats = keypoint_stats(coco_gt, results, done) if done else {name: 0.0 for name in STAT_NAMES}
+    stats = keypoint_stats(coco_gt, results, done) if done else dict.fromkeys(STAT_NAMES, 0.0)
     return EvalReport(stats, results, done, failures, seconds)

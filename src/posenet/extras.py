@@ -10,7 +10,7 @@ from .errors import PoseNetError
 EXTRAS: dict[str, tuple[str, ...]] = {
     "video": ("cv2", "tqdm"),
     "eval": ("pycocotools", "tqdm"),
-    "server": ("fastapi", "uvicorn", "multipart", "websockets"),
+    "server": ("fastapi", "uvicorn", "python_multipart", "websockets"),
 }
 """The modules each extra of ``pyproject.toml`` brings."""
 

@@ -7,6 +7,9 @@ so that callers can count it and keep their output in step with the source.
 Which frames the source has is read from the container (one pass over its packets, no
 decoding); decoded frames are matched to them by presentation timestamp. OpenCV skips
 undecodable packets silently, and this matching is what makes those losses visible.
+
+:func:`prefetch` reads ahead in a thread; :class:`Background` runs calls (drawing,
+encoding) in a thread, in order.
 """
 
 from __future__ import annotations
@@ -15,22 +18,18 @@ import bisect
 import math
 import queue
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
 
-from .errors import PoseNetError
-
+from ..errors import VideoError
 
 T = TypeVar("T")
-
-
-class VideoError(PoseNetError):
-    """A video could not be opened, read or written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +54,7 @@ class VideoFrame:
 
     @property
     def ok(self) -> bool:
+        """Whether the frame was decoded."""
         return self.image is not None
 
 
@@ -121,7 +121,7 @@ class VideoReader:
         with VideoReader("in.mp4", end_s=5) as reader:
             for frame in reader:
                 if frame.ok:
-                    poses = net.estimate_multiple_poses(frame.image)
+                    poses = net.estimate(frame.image, "camera")
     """
 
     def __init__(self, path: str | Path, start_s: float = 0.0, end_s: float | None = None) -> None:
@@ -151,7 +151,8 @@ class VideoReader:
         if self.info.frame_count <= 0:
             return None
         first = math.ceil(self.start_s * self.info.fps)
-        last = self.info.frame_count if self.end_s is None else min(self.info.frame_count, math.ceil(self.end_s * self.info.fps))
+        count = self.info.frame_count
+        last = count if self.end_s is None else min(count, math.ceil(self.end_s * self.info.fps))
         return max(last - first, 0)
 
     def _in_range(self, t: float) -> bool:
@@ -198,19 +199,22 @@ class VideoReader:
                     image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if got and bgr is not None else None
                 yield VideoFrame(i, time_s, image)
             cursor = index + 1
-        for i in range(cursor, len(times) if times is not None else 0):  # lost at the end
-            if self._past_end(times[i]):
+        for t in times[cursor:] if times is not None else ():  # lost at the end
+            if self._past_end(t):
                 return
-            if self._in_range(times[i]):
-                yield VideoFrame(i, times[i], None)
+            if self._in_range(t):
+                yield VideoFrame(cursor, t, None)
+            cursor += 1
 
     def close(self) -> None:
+        """Release the file (stop any :func:`prefetch` over this reader first)."""
         self._cap.release()
 
-    def __enter__(self) -> "VideoReader":
+    def __enter__(self) -> VideoReader:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.close()
 
 
@@ -242,7 +246,7 @@ class VideoWriter:
                 f"{', '.join(FOURCC_BY_SUFFIX)} or give a four-character fourcc"
             )
         self.size = (width, height)
-        self._writer = cv2.VideoWriter(self.path, cv2.VideoWriter_fourcc(*code), fps, self.size)
+        self._writer = cv2.VideoWriter(self.path, cv2.VideoWriter.fourcc(*code), fps, self.size)
         if not self._writer.isOpened():
             raise VideoError(f"{self.path}: OpenCV cannot write {code} video to this file")
         self.frames_written = 0
@@ -250,17 +254,19 @@ class VideoWriter:
     def write(self, image_rgb: np.ndarray) -> None:
         """Append one uint8 ``[height, width, 3]`` RGB frame."""
         if image_rgb.shape != (self.size[1], self.size[0], 3) or image_rgb.dtype != np.uint8:
-            raise ValueError(f"frame must be uint8 {(self.size[1], self.size[0], 3)}, got {image_rgb.dtype} {image_rgb.shape}")
+            expected = (self.size[1], self.size[0], 3)
+            raise ValueError(f"frame must be uint8 {expected}, got {image_rgb.dtype} {image_rgb.shape}")
         self._writer.write(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
         self.frames_written += 1
 
     def close(self) -> None:
         self._writer.release()
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.close()
 
 
@@ -293,7 +299,7 @@ def prefetch(items: Iterable[T], size: int = 4) -> Iterator[T]:
                 if not put(item):
                     return
             put(end)
-        except BaseException as exc:  # handed to the consumer
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             put(_Raised(exc))
 
     thread = threading.Thread(target=run, name="posenet-prefetch", daemon=True)
@@ -330,7 +336,7 @@ class Background:
             if self._error is None:
                 try:
                     call[0](*call[1])
-                except BaseException as exc:
+                except BaseException as exc:  # noqa: BLE001 - re-raised by the next submit or close
                     self._error = exc
 
     def _raise(self) -> None:
@@ -339,6 +345,8 @@ class Background:
             raise self._error
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Queue ``fn(*args)`` (blocks while ``size`` calls are waiting); re-raises an
+        earlier call's exception."""
         self._raise()
         self._calls.put((fn, args))
 

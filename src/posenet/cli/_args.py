@@ -1,0 +1,250 @@
+"""Arguments shared by the verbs, generated from :mod:`posenet.options` and
+:mod:`posenet.families`, and turned into a :class:`~posenet.options.ModelConfig` and
+:class:`~posenet.options.PoseOptions` in one place (:func:`resolve`).
+
+- model options: ``--model`` (the families) and one flag per ``ModelConfig`` field,
+  choices and defaults from the option tables;
+- pose options: ``--preset`` (the named presets), ``--multi`` (mode) and one flag per
+  :data:`~posenet.options.POSE_OPTION_SPECS` entry whose default ``None`` means "the
+  preset's value".
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
+from typing import Any
+
+from posenet.families import DEFAULT_MODEL, FAMILIES, PoseModel, create_detector
+from posenet.options import (
+    ARCHITECTURES,
+    DEFAULT_MULTIPLIERS,
+    ENGINE_NAMES,
+    MODES,
+    POSE_OPTION_SPECS,
+    PRESETS,
+    VALID_MULTIPLIERS,
+    VALID_OUTPUT_STRIDES,
+    VALID_QUANT_BYTES,
+    ModelConfig,
+    OptionSpec,
+    Preset,
+    Resolution,
+    get_preset,
+)
+
+from ._output import Console, UsageError, add_verbosity
+
+# ---------------------------------------------------------------------------------------
+# Argument types (each raises ArgumentTypeError: argparse reports it, exit code 2)
+
+
+def bounded(kind: type[int] | type[float], low: float, high: float = math.inf, *,
+            above: bool = False) -> Callable[[str], Any]:
+    """An argparse type: a finite ``kind`` number ``>= low`` (``> low`` with ``above``)
+    and ``<= high``."""
+    what = "an integer" if kind is int else "a number"
+    rule = f"> {low:g}" if above else f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}]"
+
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if not (math.isfinite(value) and (value > low if above else value >= low) and value <= high):
+            raise argparse.ArgumentTypeError(f"expected {what} {rule}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+count = bounded(int, 0)
+positive_int = bounded(int, 1)
+non_negative = bounded(float, 0)
+positive = bounded(float, 0, above=True)
+fraction = bounded(float, 0, 1)
+
+
+def resolution(text: str) -> Resolution:
+    """``N`` (square) or ``WIDTHxHEIGHT``, as :meth:`Resolution.parse` reads it."""
+    try:
+        return Resolution.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def spec_type(spec: OptionSpec) -> Callable[[str], Any]:
+    """The argparse type of a numeric pose option: parsed, then checked by the spec
+    (booleans and choices are argparse actions and choices)."""
+
+    def parse(text: str) -> Any:
+        try:
+            return spec.check(float(text) if spec.kind is float else int(text))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = spec.kind.__name__
+    return parse
+
+
+# ---------------------------------------------------------------------------------------
+# Model options
+
+
+def _model_defaults() -> dict[str, Any]:
+    return {f.name: f.default if f.default_factory is MISSING else f.default_factory() for f in fields(ModelConfig)}
+
+
+def _union(table: dict[str, tuple[Any, ...]]) -> tuple[Any, ...]:
+    return tuple(sorted({v for values in table.values() for v in values}))
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The model option group; each ``dest`` is the ``ModelConfig`` field it sets."""
+    d = _model_defaults()
+    group = parser.add_argument_group("model options")
+    families = "; ".join(f"{f.name}: {f.description}" for f in FAMILIES.values())
+    group.add_argument("--model", choices=tuple(FAMILIES), default=DEFAULT_MODEL, metavar="FAMILY",
+                       help=f"model family (default {DEFAULT_MODEL}); {families}")
+    group.add_argument("--architecture", choices=ARCHITECTURES, default=d["architecture"],
+                       help=f"backbone (default {d['architecture']})")
+    multipliers = ", ".join(f"{a} {m}" for a, m in DEFAULT_MULTIPLIERS.items())
+    group.add_argument("--multiplier", type=float, choices=_union(VALID_MULTIPLIERS), default=d["multiplier"],
+                       help=f"MobileNetV1 width (default per architecture: {multipliers})")
+    group.add_argument("--quant-bytes", type=int, choices=VALID_QUANT_BYTES, default=d["quant_bytes"],
+                       help=f"weights: 4 float32, 2 uint16, 1 uint8 (default {d['quant_bytes']})")
+    strides = "; ".join(f"{a}: {','.join(map(str, s))}" for a, s in VALID_OUTPUT_STRIDES.items())
+    group.add_argument("--output-stride", type=int, choices=_union(VALID_OUTPUT_STRIDES), default=d["output_stride"],
+                       help=f"smaller = more accurate and slower ({strides}; default {d['output_stride']})")
+    group.add_argument("--input-resolution", type=resolution, default=d["input_resolution"], metavar="N|WxH",
+                       help=f"network input size, e.g. 257, 513 or 640x480 (default {d['input_resolution']})")
+    group.add_argument("--engine", choices=ENGINE_NAMES, default=d["engine"],
+                       help=f"inference engine (default {d['engine']}: ONNX Runtime if installed)")
+    group.add_argument("--threads", dest="num_threads", type=int, default=d["num_threads"], metavar="N",
+                       help="engine threads (default: the engine's choice)")
+    group.add_argument("--model-url", default=d["model_url"], metavar="PATH|URL",
+                       help="a model JSON, its folder or an http(s) URL instead of the official checkpoint")
+    group.add_argument("--tfjs-compat", action="store_true", default=d["tfjs_compat"],
+                       help="reproduce TF.js exactly, including its misread stride-8 dilation (less accurate)")
+
+
+# ---------------------------------------------------------------------------------------
+# Pose options
+
+POSE_FLAGS: dict[str, tuple[str, ...]] = {
+    "flip_horizontal": ("--flip",),
+    "min_pose_score": ("--min-pose-confidence", "--min-pose-score"),
+    "min_part_score": ("--min-part-confidence", "--min-part-score"),
+}
+"""Flag names of the pose options whose flag is not ``--`` + the field name with dashes."""
+
+POSE_METAVARS: dict[str, str] = {"nms_radius": "PX", "pose_score_top_k": "K"}
+
+
+def pose_flags(spec: OptionSpec) -> tuple[str, ...]:
+    """The command-line flags of a pose option."""
+    return POSE_FLAGS.get(spec.name, ("--" + spec.name.replace("_", "-"),))
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _preset_values(spec: OptionSpec, preset: Preset) -> str:
+    """What the preset sets, e.g. ``0.5 single, 0.1 multi`` or ``5``."""
+    by_mode = {m: _value_text(getattr(preset.options(m), spec.name)) for m in spec.modes}
+    if len(set(by_mode.values())) == 1:
+        return next(iter(by_mode.values()))
+    return ", ".join(f"{v} {m}" for m, v in by_mode.items())
+
+
+def _spec_help(spec: OptionSpec, preset: Preset) -> str:
+    only = "" if set(spec.modes) == set(MODES) or spec.help.startswith(spec.modes) else f"{'/'.join(spec.modes)}: "
+    text = f"{only}{spec.help} (default: the preset's; {preset.name}: {_preset_values(spec, preset)})"
+    return text.replace("%", "%%")
+
+
+def _preset_help(default: str) -> str:
+    listing = "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
+    return f"named pose options (default {default}); {listing}".replace("%", "%%")
+
+
+def pose_parent(default_preset: str, *, mode_flag: bool = True, drawing: bool = True) -> argparse.ArgumentParser:
+    """A parent parser with the pose option group, defaults from ``default_preset``.
+
+    Without ``mode_flag`` there is no ``--multi`` and the mode is multi (``posenet
+    eval``); ``drawing`` adds ``--boxes``.
+    """
+    preset = get_preset(default_preset)
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("pose options")
+    group.add_argument("--preset", choices=tuple(PRESETS), default=default_preset, metavar="NAME",
+                       help=_preset_help(default_preset))
+    if mode_flag:
+        group.add_argument("--multi", dest="mode", action="store_const", const="multi", default="single",
+                           help="find several people (default: one)")
+    else:
+        parent.set_defaults(mode="multi")
+    for spec in POSE_OPTION_SPECS:
+        flags, text = pose_flags(spec), _spec_help(spec, preset)
+        if spec.kind is bool:
+            group.add_argument(*flags, dest=spec.name, action=argparse.BooleanOptionalAction, default=None, help=text)
+        elif spec.kind is str:
+            group.add_argument(*flags, dest=spec.name, choices=spec.choices, default=None, help=text)
+        else:
+            metavar = POSE_METAVARS.get(spec.name, "N" if spec.kind is int else "S")
+            group.add_argument(*flags, dest=spec.name, type=spec_type(spec), default=None, metavar=metavar, help=text)
+    if drawing:
+        group.add_argument("--boxes", action="store_true", help="also draw bounding boxes")
+    return parent
+
+
+# ---------------------------------------------------------------------------------------
+# Parents, resolution, loading
+
+
+@dataclass(frozen=True)
+class Parents:
+    """Parent parsers the verbs build on: ``common`` (verbosity), ``model`` (model
+    options) and ``pose(default_preset, ...)`` (see :func:`pose_parent`)."""
+
+    common: argparse.ArgumentParser
+    model: argparse.ArgumentParser
+
+    def pose(self, default_preset: str, *, mode_flag: bool = True, drawing: bool = True) -> argparse.ArgumentParser:
+        """A new pose option parent (:func:`pose_parent`)."""
+        return pose_parent(default_preset, mode_flag=mode_flag, drawing=drawing)
+
+
+def make_parents() -> Parents:
+    """The shared parent parsers."""
+    common = argparse.ArgumentParser(add_help=False)
+    add_verbosity(common, argparse.SUPPRESS)  # so that a verb's default does not hide the global flag
+    model = argparse.ArgumentParser(add_help=False)
+    add_model_options(model)
+    return Parents(common, model)
+
+
+def resolve(args: argparse.Namespace) -> None:
+    """Validate the model and pose options once: sets ``args.model_config``
+    (:class:`ModelConfig`) and ``args.pose_options`` where the verb has them; a
+    ``ValueError`` from either becomes a :class:`UsageError`."""
+    try:
+        if hasattr(args, "preset"):
+            overrides = {spec.name: getattr(args, spec.name) for spec in POSE_OPTION_SPECS}
+            args.pose_options = get_preset(args.preset).options(args.mode, **overrides)
+        if hasattr(args, "architecture"):
+            args.model_config = ModelConfig(**{f.name: getattr(args, f.name) for f in fields(ModelConfig)})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def load_model(args: argparse.Namespace, console: Console) -> PoseModel:
+    """The model the options name (see :func:`resolve`)."""
+    start = time.perf_counter()
+    model = create_detector(args.model, args.model_config)
+    console.debug(f"loaded {model!r} in {time.perf_counter() - start:.2f} s")
+    return model
