@@ -2,7 +2,7 @@
 requests, then it stops and prints the latency percentiles.
 
     python benchmarks/load_test.py                        # starts its own server (default model)
-    python benchmarks/load_test.py --clients 8 --requests 400 --mode single
+    python benchmarks/load_test.py --clients 8 --requests 400 --mode single --preset reference
     python benchmarks/load_test.py --url http://127.0.0.1:8000   # an already running server
 
 Exit status 1 if any request failed (anything but 200). Needs the ``server`` extra + httpx.
@@ -137,7 +137,7 @@ class _InProcessServer:
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                        daemon=True)
 
-    def __enter__(self) -> "_InProcessServer":
+    def __enter__(self) -> _InProcessServer:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=8, help="concurrent clients (default: 8)")
     ap.add_argument("--requests", type=int, default=400, help="requests in all (default: 400)")
     ap.add_argument("--mode", choices=("single", "multi"), default="multi")
+    ap.add_argument("--preset", default=None, help="per-request preset (default: the server's, camera)")
     ap.add_argument("--input-resolution", default=None, help="per-request input_resolution")
     ap.add_argument("--max-queue", type=int, default=None,
                     help="work queue of the started server (default: max(8, clients))")
@@ -169,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     image = args.image.read_bytes()
     content_type = "image/png" if args.image.suffix.lower() == ".png" else "image/jpeg"
     params: dict[str, Any] = {"mode": args.mode}
+    if args.preset:
+        params["preset"] = args.preset
     if args.input_resolution:
         params["input_resolution"] = args.input_resolution
 

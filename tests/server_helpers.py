@@ -41,7 +41,7 @@ class LiveServer:
             target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self._thread.start()
         deadline = time.monotonic() + 20
         while not self.server.started:

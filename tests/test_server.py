@@ -5,14 +5,19 @@ Uses the real default checkpoint (shared weights) through ``posenet.load()``.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import importlib.util
 import io
 import json
 import math
 import socket
+import struct
 import time
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import numpy as np
@@ -22,10 +27,15 @@ from hypothesis import strategies as st
 from PIL import Image
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from posenet.server import create_app  # noqa: E402
-from posenet.server.app import STATIC_DIR  # noqa: E402
+from posenet import checkpoints
+from posenet.images import decode_image
+from posenet.options import DEFAULT_PRESET, POSE_OPTION_SPECS, PRESETS, get_preset, max_input_side
+from posenet.serialize import poses_to_json
+from posenet.server import RequestOptions, create_app
+from posenet.server.app import STATIC_DIR
+from posenet.server.errors import ApiError
 
 try:  # tests/ as a package or as a plain folder on sys.path
     from .server_helpers import LiveServer, real_net
@@ -67,6 +77,11 @@ def _rgb(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
+def _library(net: Any, data: bytes, options: Any = DEFAULT_PRESET, **overrides: Any) -> list[dict[str, Any]]:
+    """What the library says about the image: the JSON the service must answer."""
+    return poses_to_json(net.estimate(decode_image(data), options, **overrides))
+
+
 def _post(client: TestClient, body: bytes, params: dict[str, Any] | None = None,
           content_type: str | None = "image/jpeg", **kw: Any) -> httpx.Response:
     headers = {"Content-Type": content_type} if content_type else {}
@@ -86,8 +101,8 @@ def test_multi_pose_matches_library(client: TestClient, net: Any, zidane: bytes)
     assert r.status_code == 200, r.text
     data = r.json()
     assert (data["width"], data["height"]) == (1280, 720)
-    expected = net.estimate_multiple_poses(_rgb(zidane), False, 3, 0.3, 25)
-    assert _poses(data) == [json.loads(json.dumps(p.to_dict())) for p in expected]
+    expected = _library(net, zidane, "camera", mode="multi", max_detections=3, score_threshold=0.3, nms_radius=25)
+    assert _poses(data) == expected
     assert len(data["poses"]) >= 2
     assert set(data["timing"]) == {"decode_ms", "queue_ms", "inference_ms", "total_ms"}
     assert data["timing"]["total_ms"] >= data["timing"]["inference_ms"] > 0
@@ -98,25 +113,63 @@ def test_multi_pose_matches_library(client: TestClient, net: Any, zidane: bytes)
     assert set(pose["keypoints"][0]) == {"score", "part", "position"}
 
 
-def test_defaults_are_the_reference_defaults(client: TestClient, net: Any, small_jpeg: bytes) -> None:
+def test_default_is_the_camera_preset(client: TestClient, net: Any, small_jpeg: bytes) -> None:
+    """No options: the default preset (camera), as ``net.estimate(image, "camera")`` and the
+    CLI; ``preset=reference`` gives the reference API's unfiltered defaults."""
+    assert DEFAULT_PRESET == "camera"
     data = _post(client, small_jpeg).json()
-    expected = net.estimate_multiple_poses(_rgb(small_jpeg))  # 5, 0.5, 20
-    assert _poses(data) == [p.to_dict() for p in expected]
+    assert _poses(data) == _library(net, small_jpeg, "camera")
+    reference = _post(client, small_jpeg, {"preset": "reference"}).json()
+    assert _poses(reference) == poses_to_json(net.estimate_multiple_poses(_rgb(small_jpeg)))  # 5, 0.5, 20
+    single = _post(client, small_jpeg, {"preset": "reference", "mode": "single"}).json()
+    assert _poses(single) == poses_to_json([net.estimate_single_pose(_rgb(small_jpeg))])
+
+
+_PRESET_PHOTOS = ("ultralytics__zidane.jpg", "tfpose__handsup1.jpg", "skimage__camera.png")
+
+
+@pytest.mark.parametrize("mode", [None, "single"])
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_presets_match_the_library(client: TestClient, net: Any, photo_paths: list[Path], preset: str,
+                                   mode: str | None) -> None:
+    """``POST /v1/poses?preset=NAME[&mode=...]`` is ``net.estimate(image, NAME, mode=...)``, exactly."""
+    photos = {p.name: p for p in photo_paths}
+    found = 0
+    for name in _PRESET_PHOTOS:
+        data = photos[name].read_bytes()
+        params = {"preset": preset} if mode is None else {"preset": preset, "mode": mode}
+        r = _post(client, data, params, "image/png" if name.endswith(".png") else "image/jpeg")
+        assert r.status_code == 200, r.text
+        expected = _library(net, data, preset, mode=mode)
+        assert _poses(r.json()) == expected, name
+        minimum = get_preset(preset).options(mode or "multi").min_pose_score
+        assert all(p["score"] >= minimum for p in expected)
+        found += len(expected)
+    assert found >= 3
+
+
+def test_overrides_change_only_what_they_name(client: TestClient, net: Any, zidane: bytes) -> None:
+    params = {"preset": "coco", "max_detections": 4, "min_pose_score": 0.2, "min_part_score": 0.3}
+    data = _post(client, zidane, params).json()
+    assert _poses(data) == _library(net, zidane, "coco", max_detections=4, min_pose_score=0.2, min_part_score=0.3)
+    assert 1 <= len(data["poses"]) <= 4 and all(p["score"] >= 0.2 for p in data["poses"])
 
 
 def test_single_pose_flip_and_resolution(client: TestClient, net: Any, zidane: bytes) -> None:
     image = _rgb(zidane)
     plain = _post(client, zidane, {"mode": "single"}).json()
-    assert _poses(plain) == [net.estimate_single_pose(image).to_dict()]
+    assert _poses(plain) == _library(net, zidane, mode="single")
+    assert _poses(plain) == poses_to_json([net.estimate_single_pose(image)])  # score over 0.1: kept
     flipped = _post(client, zidane, {"mode": "single", "flip_horizontal": "true"}).json()
-    for a, b in zip(plain["poses"][0]["keypoints"], flipped["poses"][0]["keypoints"]):
+    for a, b in zip(plain["poses"][0]["keypoints"], flipped["poses"][0]["keypoints"], strict=True):
         assert a["part"] == b["part"]
         assert b["position"]["x"] == pytest.approx(1280 - 1 - a["position"]["x"], abs=1e-6)
         assert b["position"]["y"] == pytest.approx(a["position"]["y"], abs=1e-6)
-    custom = _post(client, zidane, {"mode": "single", "input_resolution": "353x257"}).json()
-    assert _poses(custom) == [net.estimate_single_pose(image, input_resolution=(353, 257)).to_dict()]
-    square = _post(client, zidane, {"mode": "single", "input_resolution": "161"}).json()
-    assert _poses(square) == [net.estimate_single_pose(image, input_resolution=161).to_dict()]
+    params = {"mode": "single", "preset": "reference"}
+    custom = _post(client, zidane, {**params, "input_resolution": "353x257"}).json()
+    assert _poses(custom) == poses_to_json([net.estimate_single_pose(image, input_resolution=(353, 257))])
+    square = _post(client, zidane, {**params, "input_resolution": "161"}).json()
+    assert _poses(square) == poses_to_json([net.estimate_single_pose(image, input_resolution=161)])
 
 
 def test_multipart_upload_equals_raw_body(client: TestClient, small_jpeg: bytes) -> None:
@@ -154,24 +207,66 @@ def test_octet_stream_is_sniffed(client: TestClient, small_jpeg: bytes) -> None:
 # ---------------------------------------------------------------------------- other routes
 
 
-def test_health_models_docs_page(client: TestClient, net: Any) -> None:
-    assert client.get("/healthz").json()["status"] == "ok"
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _no_absolute_paths(value: Any) -> None:
+    for text in _strings(value):
+        assert not text.startswith("/") and "/work/" not in text and "/home/" not in text, text
+
+
+def test_models_lists_model_checkpoints_presets(client: TestClient, net: Any) -> None:
     models = client.get("/v1/models").json()
+    assert set(models) == {"loaded", "available", "presets", "default_preset", "limits"}
     loaded = models["loaded"]
+    assert loaded == json.loads(json.dumps(net.info().to_dict()))
+    assert loaded["family"] == "posenet" and loaded["name"] == "mobilenet-float-075-stride16"
     assert loaded["architecture"] == net.architecture == "MobileNetV1"
     assert loaded["output_stride"] == 16 and loaded["multiplier"] == 0.75
     assert loaded["quant_bytes"] == 4
     assert loaded["input_resolution"] == {"height": 257, "width": 257}
+    assert len(loaded["keypoint_names"]) == 17 and len(loaded["skeleton"]) == 12
     names = {m["name"]: m for m in models["available"]}
     assert len(names) == 27
-    assert names["mobilenet-float-075-stride16"]["local"] is True
+    assert models["available"] == [s.to_dict() for s in checkpoints.all_status()]
+    assert names["mobilenet-float-075-stride16"]["on_disk"] is True
+    assert models["presets"] == {name: p.to_dict() for name, p in PRESETS.items()}
+    assert {"reference", "camera", "coco"} <= set(models["presets"])
+    assert models["default_preset"] == DEFAULT_PRESET == "camera"
     assert models["limits"]["max_queue"] >= 1
+    assert models["limits"]["max_input_side"] == max_input_side()
+    # No absolute path anywhere (only URLs and names): nothing about this machine's folders.
+    _no_absolute_paths(models)
+    assert all(m["url"].startswith("https://") for m in models["available"])
 
+
+def test_health_openapi_docs_page(client: TestClient) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
     spec = client.get("/openapi.json").json()
     op = spec["paths"]["/v1/poses"]["post"]
-    assert {p["name"] for p in op["parameters"]} == {
-        "mode", "flip_horizontal", "max_detections", "score_threshold", "nms_radius",
-        "input_resolution"}
+    params = {p["name"]: p for p in op["parameters"]}
+    assert set(params) == {"preset", "mode", "input_resolution", *(s.name for s in POSE_OPTION_SPECS)}
+    assert {"flip_horizontal", "max_detections", "score_threshold", "nms_radius", "min_pose_score",
+            "min_part_score"} <= set(params)
+    assert params["preset"]["schema"] == {"type": "string", "enum": list(PRESETS), "default": DEFAULT_PRESET}
+    assert params["mode"]["schema"]["default"] == "multi"
+    for spec_ in POSE_OPTION_SPECS:  # bounds and help generated from the library's specs
+        schema = params[spec_.name]["schema"]
+        assert "default" not in schema  # left out: the preset's value
+        assert spec_.help in params[spec_.name]["description"]
+        if spec_.maximum is not None:
+            assert schema["maximum"] == spec_.maximum
+            assert schema["exclusiveMinimum" if spec_.exclusive_minimum else "minimum"] == spec_.minimum
     assert {"image/jpeg", "image/png", "multipart/form-data"} <= set(op["requestBody"]["content"])
     assert {"400", "413", "415", "422", "503"} <= set(op["responses"])
 
@@ -179,6 +274,9 @@ def test_health_models_docs_page(client: TestClient, net: Any) -> None:
         r = client.get(path)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
         assert "default-src 'self'" in r.headers["content-security-policy"]
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "no-referrer"
     for name in ("app.js", "style.css", "docs.js"):
         assert client.get(f"/static/{name}").status_code == 200
 
@@ -188,6 +286,51 @@ def test_static_files_load_nothing_from_elsewhere() -> None:
         text = path.read_text()
         assert "http://" not in text and "https://" not in text, path.name
         assert "//cdn" not in text and "@import" not in text, path.name
+    html = (STATIC_DIR / "index.html").read_text()
+    assert "<script>" not in html and "onclick" not in html and "style=" not in html  # CSP: no inline code
+    app_js = (STATIC_DIR / "app.js").read_text()
+    # Presets, keypoint names and the skeleton come from the service, not from the page.
+    assert '"leftShoulder"' not in app_js and "0.15" not in app_js
+    assert "default_preset" in app_js and "skeleton" in app_js and "keypoint_names" in app_js
+
+
+_ALLOWED = {"posenet", "posenet.options", "posenet.families", "posenet.serialize", "posenet.images",
+            "posenet.checkpoints", "posenet.errors"}
+
+
+def test_server_imports_only_public_modules() -> None:
+    """The server uses the library's public modules only (no preprocess, graph, engines,
+    decode, nor another module's private names); no module over 250 lines, no function
+    over 60."""
+    server_dir = STATIC_DIR.parent
+    for path in sorted(server_dir.glob("*.py")):
+        source = path.read_text()
+        assert source.count("\n") <= 250, path.name
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                assert node.end_lineno is not None
+                assert node.end_lineno - node.lineno + 1 <= 60, (path.name, node.name)
+            if isinstance(node, ast.Import):
+                targets = [(a.name, None) for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level == 1:
+                    continue  # a sibling in posenet.server
+                if node.level == 2:
+                    base = "posenet" + (f".{base}" if base else "")
+                targets = [(base, a.name) for a in node.names]
+            else:
+                continue
+            for module, name in targets:
+                if not module.startswith("posenet"):
+                    continue
+                submodule = module == "posenet" and importlib.util.find_spec(f"posenet.{name}") is not None
+                full = f"{module}.{name}" if submodule else module
+                assert full in _ALLOWED, (path.name, module, name)
+                if name is not None:
+                    assert not name.startswith("_") or (name.startswith("__") and name.endswith("__")), (
+                        path.name, name)
 
 
 # ---------------------------------------------------------------------------- errors
@@ -228,11 +371,27 @@ def test_unsupported_types_are_415(client: TestClient, small_jpeg: bytes) -> Non
     {"max_detections": "2.5"}, {"score_threshold": 1.5}, {"score_threshold": "nan"},
     {"nms_radius": 0}, {"nms_radius": "-1"}, {"nms_radius": "inf"}, {"flip_horizontal": "maybe"},
     {"input_resolution": "abc"}, {"input_resolution": "0"}, {"input_resolution": "100000"},
-    {"input_resolution": "257x"}, {"input_resolution": "9" * 400}, {"unknown": "1"},
+    {"input_resolution": "257x"}, {"input_resolution": "9" * 400}, {"input_resolution": "16"},
+    {"input_resolution": str(max_input_side() + 1)}, {"input_resolution": "257,257"}, {"unknown": "1"},
+    {"preset": "nope"}, {"preset": ""}, {"min_pose_score": "1.5"}, {"min_part_score": "-0.1"},
+    {"min_pose_score": "nan"}, {"nms_radius": "10001"}, {"max_detections": "1001"}, {"Mode": "single"},
 ])
 def test_bad_options_are_422(client: TestClient, small_jpeg: bytes, params: dict[str, Any]) -> None:
     detail = _error(_post(client, small_jpeg, params), 422)
     assert isinstance(detail, list) and detail[0]["loc"][0] == "query"
+    assert {"type", "loc", "msg"} <= set(detail[0])
+
+
+def test_options_the_library_refuses_are_422() -> None:
+    """Options that passed the schema but not the library (``PoseOptions``) are a 422 too."""
+    request = RequestOptions.model_construct(preset="camera", mode="multi", max_detections=0)
+    with pytest.raises(ApiError) as info:
+        request.to_options("options")
+    assert info.value.status == 422
+    (problem,) = info.value.detail
+    assert problem["loc"] == ["options"] and "maxDetections" in problem["msg"]
+    resolved = RequestOptions(preset="coco", mode="single", min_part_score=0.4).to_options()
+    assert resolved == get_preset("coco").options("single", min_part_score=0.4)
 
 
 def test_size_limits_are_413(net: Any, small_jpeg: bytes) -> None:
@@ -258,9 +417,6 @@ def test_decompression_bomb_refused_from_the_header(client: TestClient) -> None:
     """A PNG announcing 30000x30000 pixels is refused before any decoding (413, not 400)."""
     png = _encode(Image.new("L", (8, 8)), "PNG")
     ihdr = png.index(b"IHDR")
-    import struct
-    import zlib
-
     fields = struct.pack(">II", 30000, 30000) + png[ihdr + 12: ihdr + 17]
     chunk = b"IHDR" + fields
     bomb = png[: ihdr - 4] + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
@@ -276,7 +432,7 @@ def test_not_found_and_wrong_method(client: TestClient) -> None:
 def test_full_queue_is_503(net: Any, small_jpeg: bytes) -> None:
     """With max_queue=1 and the model busy, a second request is refused at once."""
     app = create_app(net, max_queue=1)
-    lock = app.state.estimator._model_lock
+    lock = app.state.estimator.model_lock
 
     async def scenario() -> tuple[int, int, str | None]:
         transport = httpx.ASGITransport(app=app)
@@ -314,25 +470,40 @@ def test_stream_answers_frames_and_options(client: TestClient, net: Any, small_j
     with client.websocket_connect("/v1/stream?mode=single") as ws:
         ready = _recv(ws)
         assert ready["type"] == "ready" and ready["options"]["mode"] == "single"
+        assert ready["preset"] == DEFAULT_PRESET and ready["default_preset"] == DEFAULT_PRESET
+        assert ready["options"] == get_preset(DEFAULT_PRESET).options("single").to_dict()
+        assert ready["model"] == client.get("/v1/models").json()["loaded"]
         assert ready["model"]["architecture"] == "MobileNetV1"
+        assert ready["presets"] == {name: p.to_dict() for name, p in PRESETS.items()}
+        assert ready["max_frame_bytes"] > 0
+        _no_absolute_paths(ready)
         ws.send_bytes(small_jpeg)
         msg = _recv(ws)
         assert msg["type"] == "poses" and msg["frame"] == 1 and len(msg["poses"]) == 1
-        assert msg["poses"] == [net.estimate_single_pose(_rgb(small_jpeg)).to_dict()]
+        assert msg["poses"] == _library(net, small_jpeg, mode="single")
 
         ws.send_text(json.dumps({"type": "options", "mode": "multi", "max_detections": 2,
                                  "score_threshold": 0.1, "flip_horizontal": True}))
         opts = _recv(ws)
         assert opts["type"] == "options" and opts["options"]["max_detections"] == 2
+        assert opts["preset"] == "camera" and opts["options"]["nms_radius"] == 30  # the preset's
         ws.send_bytes(small_jpeg)
         msg = _recv(ws)
         assert msg["frame"] == 2
-        expected = net.estimate_multiple_poses(_rgb(small_jpeg), True, 2, 0.1, 20)
-        assert msg["poses"] == [p.to_dict() for p in expected]
+        assert msg["poses"] == _library(net, small_jpeg, mode="multi", max_detections=2, score_threshold=0.1,
+                                        flip_horizontal=True)
+
+        # Another preset: the fields named before stay, null goes back to the preset's value.
+        ws.send_text(json.dumps({"preset": "reference", "max_detections": None}))
+        opts = _recv(ws)
+        expected = get_preset("reference").options("multi", score_threshold=0.1, flip_horizontal=True)
+        assert (opts["preset"], opts["options"]) == ("reference", expected.to_dict())
 
         ws.send_text(json.dumps({"type": "options", "nms_radius": -3}))
         err = _recv(ws)
-        assert err["type"] == "error" and err["status"] == 422
+        assert err["type"] == "error" and err["status"] == 422 and err["detail"][0]["loc"][0] == "options"
+        ws.send_text(json.dumps({"preset": "nope"}))
+        assert _recv(ws)["status"] == 422
         ws.send_text("not json")
         assert _recv(ws)["status"] == 400
         ws.send_text(json.dumps([1, 2]))
@@ -340,15 +511,25 @@ def test_stream_answers_frames_and_options(client: TestClient, net: Any, small_j
         ws.send_bytes(b"garbage")
         err = _recv(ws)
         assert err == {"type": "error", "frame": 3, "status": 400, "detail": err["detail"]}
-        ws.send_bytes(small_jpeg)  # the stream goes on, with the options before the bad one
+        ws.send_bytes(small_jpeg)  # the stream goes on, with the options before the bad ones
         msg = _recv(ws)
-        assert msg["frame"] == 4 and len(msg["poses"]) <= 2
+        assert msg["frame"] == 4 and msg["poses"] == poses_to_json(net.estimate(decode_image(small_jpeg), expected))
+
+
+def test_stream_frame_limit_is_413(net: Any, small_jpeg: bytes) -> None:
+    with TestClient(create_app(net, max_upload_bytes=len(small_jpeg) - 1)) as c, \
+            c.websocket_connect("/v1/stream") as ws:
+        assert _recv(ws)["max_frame_bytes"] == len(small_jpeg) - 1
+        ws.send_bytes(small_jpeg)
+        err = _recv(ws)
+        assert (err["type"], err["frame"], err["status"]) == ("error", 1, 413)
 
 
 def test_stream_bad_query_closes(client: TestClient) -> None:
-    with client.websocket_connect("/v1/stream?max_detections=-1") as ws:
-        msg = _recv(ws)
-        assert msg["type"] == "error" and msg["status"] == 422
+    for query in ("max_detections=-1", "preset=nope", "input_resolution=3"):
+        with client.websocket_connect(f"/v1/stream?{query}") as ws:
+            msg = _recv(ws)
+            assert msg["type"] == "error" and msg["status"] == 422 and msg["detail"][0]["loc"][0] == "query"
 
 
 def test_stream_drops_stale_frames_oldest_first(net: Any, small_jpeg: bytes) -> None:
@@ -357,7 +538,7 @@ def test_stream_drops_stale_frames_oldest_first(net: Any, small_jpeg: bytes) -> 
     estimator = app.state.estimator
     with TestClient(app) as c, c.websocket_connect("/v1/stream") as ws:
         assert _recv(ws)["type"] == "ready"
-        estimator._model_lock.acquire()
+        estimator.model_lock.acquire()
         try:
             ws.send_bytes(small_jpeg)  # frame 1: taken by the worker, blocked on the model
             deadline = time.monotonic() + 10
@@ -367,7 +548,7 @@ def test_stream_drops_stale_frames_oldest_first(net: Any, small_jpeg: bytes) -> 
                 ws.send_bytes(small_jpeg)
             dropped = [_recv(ws) for _ in range(3)]
         finally:
-            estimator._model_lock.release()
+            estimator.model_lock.release()
         assert dropped == [{"type": "dropped", "frame": n} for n in (2, 3, 4)]
         first, last = _recv(ws), _recv(ws)
         assert (first["type"], first["frame"]) == ("poses", 1)
@@ -376,10 +557,10 @@ def test_stream_drops_stale_frames_oldest_first(net: Any, small_jpeg: bytes) -> 
 
 # ---------------------------------------------------------------------------- fuzzing
 
-_KEYS = ["mode", "flip_horizontal", "max_detections", "score_threshold", "nms_radius",
-         "input_resolution"]
+_KEYS = ["preset", "mode", "flip_horizontal", "max_detections", "score_threshold", "nms_radius",
+         "min_pose_score", "min_part_score", "input_resolution"]
 _values = st.one_of(
-    st.sampled_from(["single", "multi", "true", "false", "0", "1", "-1", "1e308", "nan", "inf",
+    st.sampled_from([*PRESETS, "single", "multi", "true", "false", "0", "1", "-1", "1e308", "nan", "inf",
                      "-inf", "0.5", "257", "353x257", "17x17", "1025x1025", "", " ", "x", "1x",
                      "4294967297", "0x10", "\u0663", "１２"]),
     st.integers(-10**20, 10**20).map(str),
@@ -387,14 +568,17 @@ _values = st.one_of(
     st.text(max_size=30),
 )
 _good = {
+    "preset": st.sampled_from(list(PRESETS)),
     "mode": st.sampled_from(["single", "multi"]),
     "flip_horizontal": st.sampled_from(["true", "false", "1", "0", "on", "off"]),
     "max_detections": st.integers(1, 20).map(str),
     "score_threshold": st.floats(0, 1, allow_subnormal=False).map(str),
     "nms_radius": st.floats(0.5, 100, allow_subnormal=False).map(str),
+    "min_pose_score": st.floats(0, 1, allow_subnormal=False).map(str),
+    "min_part_score": st.floats(0, 1, allow_subnormal=False).map(str),
     "input_resolution": st.sampled_from(["129", "161", "257", "353x257", "200", "17", "97x33"]),
 }
-_good_params = st.fixed_dictionaries({}, optional={k: v for k, v in _good.items()})
+_good_params = st.fixed_dictionaries({}, optional=dict(_good))
 _params = st.one_of(
     _good_params,  # valid options: the image decides
     _good_params,
@@ -462,7 +646,7 @@ def test_fuzz_requests_never_5xx(client: TestClient, params: dict[str, str], bod
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(messages=st.lists(st.one_of(_bodies(), st.text(max_size=60),
-                                   st.dictionaries(st.sampled_from(_KEYS + ["type", "x"]), _values,
+                                   st.dictionaries(st.sampled_from([*_KEYS, "type", "x"]), _values,
                                                    max_size=3).map(json.dumps)),
                          min_size=1, max_size=4))
 def test_fuzz_stream_never_breaks(client: TestClient, messages: list[Any]) -> None:
@@ -492,7 +676,7 @@ def _raw(port: int, data: bytes, timeout: float = 5.0) -> bytes:
                 out += chunk
                 if b"\r\n\r\n" in out and len(out) > 12:
                     break
-        except (ConnectionResetError, socket.timeout):
+        except (ConnectionResetError, TimeoutError):
             pass
     return out
 

@@ -15,6 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from posenet.images import decode_image
+from posenet.options import DEFAULT_PRESET, PRESETS, get_preset
+from posenet.serialize import poses_to_json
+
 try:  # tests/ as a package or as a plain folder on sys.path
     from .server_helpers import LiveServer, real_net
 except ImportError:  # pragma: no cover
@@ -99,6 +103,19 @@ def _pose_pixels(page: Any) -> int:
     )
 
 
+def _check_drawn_keypoints(page: Any) -> None:
+    """The last drawing shows exactly the keypoints at or over min_part_score of the options in force."""
+    drawn, expected = page.evaluate(
+        """() => {
+            const s = window.posenetStats, minPart = s.options.min_part_score;
+            const n = s.lastResult.poses.reduce((t, p) => t + p.keypoints.filter(
+                (k) => k.score !== null && k.score >= minPart).length, 0);
+            return [s.lastDrawnKeypoints, n];
+        }"""
+    )
+    assert drawn == expected > 0
+
+
 def test_webcam_page_draws_poses(tmp_path: Path, video_dir: Path, photo_paths: list[Path],
                                  live_server: LiveServer) -> None:
     sync_playwright = _requirements()
@@ -126,6 +143,13 @@ def test_webcam_page_draws_poses(tmp_path: Path, video_dir: Path, photo_paths: l
 
             page.goto(base + "/")
             assert page.title() == "posenet-py"
+            # The presets come from GET /v1/models; the default one is selected.
+            page.wait_for_function("() => document.querySelectorAll('#preset option').length > 0")
+            assert page.eval_on_selector_all("#preset option", "os => os.map(o => o.value)") == list(PRESETS)
+            assert page.input_value("#preset") == DEFAULT_PRESET
+            camera = get_preset(DEFAULT_PRESET).options("multi")
+            assert float(page.input_value("#min-pose")) == camera.min_pose_score
+            assert float(page.input_value("#score-threshold")) == camera.score_threshold
             page.click("#camera-start")
             # Poses arrive over the WebSocket and are drawn.
             page.wait_for_function(
@@ -140,6 +164,11 @@ def test_webcam_page_draws_poses(tmp_path: Path, video_dir: Path, photo_paths: l
             stats = page.evaluate("() => ({...window.posenetStats, lastResult: undefined})")
             result = page.evaluate("() => window.posenetStats.lastResult")
             assert stats["source"] == "camera"
+            # The options in force, as the stream resolved them: the preset's, mirrored.
+            assert stats["preset"] == DEFAULT_PRESET
+            expected = camera.replace(flip_horizontal=True, input_resolution="257").to_dict()
+            assert stats["options"] == expected
+            assert all(p["score"] >= camera.min_pose_score for p in result["poses"])  # filtered by the service
             assert (result["width"], result["height"]) == (W, H)
             people = [p for p in result["poses"] if p["score"] > 0.5]
             centres = []
@@ -197,6 +226,23 @@ def test_webcam_page_draws_poses(tmp_path: Path, video_dir: Path, photo_paths: l
             assert sum(score > 0.3 for score in scores) >= 2, scores  # two men in the photo
             page.wait_for_timeout(100)
             page.screenshot(path=str(shots / "server_page_photo.png"))
+            _check_drawn_keypoints(page)
+
+            # Another preset: the sliders take its values and the answer is the library's.
+            answered = page.evaluate("() => window.posenetStats.framesAnswered")
+            page.select_option("#preset", "coco")
+            page.wait_for_function(
+                f"() => window.posenetStats.preset === 'coco' && window.posenetStats.framesAnswered > {answered}",
+                timeout=15_000,
+            )
+            coco = get_preset("coco").options("multi")
+            assert int(page.input_value("#max-detections")) == coco.max_detections
+            result = page.evaluate("() => window.posenetStats.lastResult")
+            expected_poses = poses_to_json(real_net().estimate(decode_image(photo.read_bytes()), "coco",
+                                                               input_resolution="257"))
+            assert result["poses"] == expected_poses
+            page.wait_for_timeout(100)
+            _check_drawn_keypoints(page)
 
             page.goto(base + "/docs")
             page.wait_for_function("() => document.querySelectorAll('.docs section').length >= 4")

@@ -87,7 +87,10 @@ def _open(source: str | os.PathLike[str] | bytes, name: str, formats: Collection
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we refuse with our own message
-            return Image.open(target, formats=None if formats is None else tuple(formats))
+            if formats is not None:  # Pillow raises KeyError for a name it has no opener for (12.x: MPO)
+                Image.init()
+                formats = tuple(f for f in formats if f.upper() in Image.OPEN)
+            return Image.open(target, formats=formats)
     except FileNotFoundError:
         parent = Path(source).parent if not isinstance(source, bytes) else None
         where = f" (no folder {parent})" if parent is not None and not parent.is_dir() else ""

@@ -3,16 +3,8 @@
 "use strict";
 
 (() => {
-  // Skeleton edges and colours as in the reference demo (keypoints.ts, demo_util.js).
-  const PARTS = ["nose", "leftEye", "rightEye", "leftEar", "rightEar", "leftShoulder",
-    "rightShoulder", "leftElbow", "rightElbow", "leftWrist", "rightWrist", "leftHip",
-    "rightHip", "leftKnee", "rightKnee", "leftAnkle", "rightAnkle"];
-  const EDGES = [["leftHip", "leftShoulder"], ["leftElbow", "leftShoulder"],
-    ["leftElbow", "leftWrist"], ["leftHip", "leftKnee"], ["leftKnee", "leftAnkle"],
-    ["rightHip", "rightShoulder"], ["rightElbow", "rightShoulder"],
-    ["rightElbow", "rightWrist"], ["rightHip", "rightKnee"], ["rightKnee", "rightAnkle"],
-    ["leftShoulder", "rightShoulder"], ["leftHip", "rightHip"]]
-    .map(([a, b]) => [PARTS.indexOf(a), PARTS.indexOf(b)]);
+  // Presets, keypoint names and skeleton edges come from the service (GET /v1/models or
+  // the stream's ready message), so the page always matches the library.
   const COLORS = ["#00ffff", "#ff4fd8", "#ffd23f", "#7cff4f", "#ff8c3f", "#9d8cff"];
   const MAX_IN_FLIGHT = 2;        // one being processed, one waiting on the server
   const CAPTURE_MAX_WIDTH = 640;  // frames are downscaled to this width before sending
@@ -30,43 +22,94 @@
     source: "none", framesSent: 0, framesAnswered: 0, framesDropped: 0, errors: 0,
     posesReceived: 0, lastPoseCount: 0, drawnFrames: 0, drawnPoses: 0, drawnKeypoints: 0,
     lastLatencyMs: null, lastServerMs: null, fps: 0, lastResult: null, lastError: null,
+    lastDrawnKeypoints: 0, preset: null, options: null,
   };
+
+  // What the service says: presets by name, the default one, the model's skeleton.
+  const catalog = { presets: null, defaultPreset: null, keypointNames: [], skeleton: [] };
 
   const state = {
     source: "none", stream: null, ws: null, wsReady: false, inFlight: new Map(),
     sentSeq: 0, encoding: false, result: null, resultSize: null, photo: null, mirror: true,
-    answerTimes: [], rafId: 0, photoRequest: 0,
+    answerTimes: [], rafId: 0, photoRequest: 0, active: null,
   };
 
   // ------------------------------------------------------------------ controls
 
+  // Sliders holding a pose option: element id -> option name and digits shown.
+  const SLIDERS = {
+    "max-detections": ["max_detections", 0], "score-threshold": ["score_threshold", 2],
+    "nms-radius": ["nms_radius", 0], "min-pose": ["min_pose_score", 2], "min-part": ["min_part_score", 2],
+  };
+
   function controls() {
-    const mode = document.querySelector('input[name="mode"]:checked').value;
     return {
-      mode,
+      preset: $("preset").value,
+      mode: document.querySelector('input[name="mode"]:checked').value,
       input_resolution: $("input-resolution").value,
-      max_detections: Number($("max-detections").value),
-      score_threshold: Number($("score-threshold").value),
-      nms_radius: Number($("nms-radius").value),
-      minPose: Number($("min-pose").value),
-      minPart: Number($("min-part").value),
       mirror: $("mirror").checked,
       showVideo: $("show-video").checked,
     };
   }
 
+  // The options sent: the preset and mode, and every slider (set from the preset, then
+  // moved by the user). The service answers with the options it resolved.
   function serverOptions() {
     const c = controls();
-    return {
-      mode: c.mode, input_resolution: c.input_resolution, max_detections: c.max_detections,
-      score_threshold: c.score_threshold, nms_radius: c.nms_radius,
+    const opts = {
+      preset: c.preset, mode: c.mode, input_resolution: c.input_resolution,
       flip_horizontal: state.source === "camera" && c.mirror,
     };
+    if (!c.preset) delete opts.preset;  // the catalog has not arrived: the service's default
+    for (const [id, [name]] of Object.entries(SLIDERS)) opts[name] = Number($(id).value);
+    return opts;
+  }
+
+  // Sliders take the preset's values for the mode (as the reference demo does when
+  // switching algorithm).
+  function applyPreset() {
+    const c = controls();
+    const preset = catalog.presets && catalog.presets[c.preset];
+    if (!preset) return;
+    const values = preset[c.mode];
+    for (const [id, [name]] of Object.entries(SLIDERS)) {
+      const v = values[name];
+      if (v === undefined || v === null) continue;
+      const el = $(id);
+      if (v > Number(el.max)) el.max = v;  // a range input would clamp it
+      if (v < Number(el.min)) el.min = v;
+      el.value = v;
+    }
+    $("preset-description").textContent = preset.description;
+  }
+
+  function applyCatalog(presets, defaultPreset, info) {
+    if (info) {
+      catalog.keypointNames = info.keypoint_names || [];
+      catalog.skeleton = info.skeleton || [];
+      showModel(info);
+    }
+    if (!presets || catalog.presets) return;
+    catalog.presets = presets;
+    catalog.defaultPreset = defaultPreset;
+    const select = $("preset");
+    select.replaceChildren(...Object.values(presets).map((p) => {
+      const option = new Option(p.name, p.name, false, p.name === defaultPreset);
+      option.title = p.description;
+      return option;
+    }));
+    select.value = defaultPreset;
+    applyPreset();
+    showOutputs();
+  }
+
+  function setActive(options, preset) {
+    state.active = stats.options = options;
+    stats.preset = preset;
   }
 
   function showOutputs() {
-    const fmt = { "max-detections": 0, "score-threshold": 2, "nms-radius": 0, "min-pose": 2, "min-part": 2 };
-    for (const [id, digits] of Object.entries(fmt)) {
+    for (const [id, [, digits]] of Object.entries(SLIDERS)) {
       $(id + "-out").textContent = Number($(id).value).toFixed(digits);
     }
     document.body.classList.toggle("hidden-multi", controls().mode !== "multi");
@@ -79,17 +122,11 @@
   }
 
   for (const el of document.querySelectorAll("input, select")) {
-    if (el.id === "photo") continue;
+    if (el.id === "photo" || el.id === "preset" || el.name === "mode") continue;
     el.addEventListener("input", onOptionsChanged);
   }
-  // Thresholds as in the reference demo when switching algorithm.
-  for (const radio of document.querySelectorAll('input[name="mode"]')) {
-    radio.addEventListener("change", () => {
-      const single = radio.value === "single";
-      $("min-pose").value = single ? 0.1 : 0.15;
-      $("min-part").value = single ? 0.5 : 0.1;
-      onOptionsChanged();
-    });
+  for (const el of [$("preset"), ...document.querySelectorAll('input[name="mode"]')]) {
+    el.addEventListener("change", () => { applyPreset(); onOptionsChanged(); });
   }
 
   function setStatus(text, isError = false) {
@@ -155,8 +192,11 @@
   function onMessage(msg) {
     if (msg.type === "ready") {
       state.wsReady = true;
-      showModel(msg.model);
+      applyCatalog(msg.presets, msg.default_preset, msg.model);
+      setActive(msg.options, msg.preset);
       sendOptions();
+    } else if (msg.type === "options") {
+      setActive(msg.options, msg.preset);
     } else if (msg.type === "poses") {
       const sent = state.inFlight.get(msg.frame);
       state.inFlight.delete(msg.frame);
@@ -260,6 +300,7 @@
     if (!state.photo) return;
     const id = ++state.photoRequest;
     const opts = serverOptions();
+    setActive(opts, opts.preset);
     const query = new URLSearchParams(Object.entries(opts).map(([k, v]) => [k, String(v)]));
     const file = state.photo.file;
     setStatus(`Estimating ${file.name}…`);
@@ -345,24 +386,27 @@
     const result = state.result;
     stats.drawnFrames += 1;
     if (!result || !state.resultSize) return;
-    const c = controls();
+    // The service already dropped poses under min_pose_score; keypoints are drawn from
+    // min_part_score of the options in force.
+    const minPart = state.active && state.active.min_part_score !== undefined ? state.active.min_part_score : 0;
     // Poses are in the pixels of the image the server saw; scale to the canvas.
     const sx = w / state.resultSize.width, sy = h / state.resultSize.height;
     const unit = Math.max(2, Math.round(Math.min(w, h) / 180));
-    let drawn = 0;
+    let drawn = 0, keypoints = 0;
     result.poses.forEach((pose, i) => {
-      if (pose.score === null || pose.score < c.minPose) return;
       const color = COLORS[i % COLORS.length];
       const kp = pose.keypoints;
-      const ok = (k) => k.score !== null && k.score >= c.minPart && k.position.x !== null && k.position.y !== null;
+      const byPart = new Map(kp.map((k) => [k.part, k]));
+      const ok = (k) => k && k.score !== null && k.score >= minPart && k.position.x !== null && k.position.y !== null;
       ctx.strokeStyle = color;
       ctx.lineWidth = unit;
       ctx.lineCap = "round";
-      for (const [a, b] of EDGES) {
-        if (!ok(kp[a]) || !ok(kp[b])) continue;
+      for (const edge of catalog.skeleton) {  // [i, j]: indices into the keypoint names
+        const [a, b] = edge.map((i) => byPart.get(catalog.keypointNames[i]));
+        if (!ok(a) || !ok(b)) continue;
         ctx.beginPath();
-        ctx.moveTo(kp[a].position.x * sx, kp[a].position.y * sy);
-        ctx.lineTo(kp[b].position.x * sx, kp[b].position.y * sy);
+        ctx.moveTo(a.position.x * sx, a.position.y * sy);
+        ctx.lineTo(b.position.x * sx, b.position.y * sy);
         ctx.stroke();
       }
       ctx.fillStyle = color;
@@ -371,11 +415,13 @@
         ctx.beginPath();
         ctx.arc(k.position.x * sx, k.position.y * sy, unit * 1.6, 0, 2 * Math.PI);
         ctx.fill();
-        stats.drawnKeypoints += 1;
+        keypoints += 1;
       }
       drawn += 1;
     });
     stats.drawnPoses += drawn;
+    stats.drawnKeypoints += keypoints;
+    stats.lastDrawnKeypoints = keypoints;
     $("pose-count").textContent = `${drawn} / ${result.poses.length}`;
   }
 
@@ -396,11 +442,13 @@
   function showModel(info) {
     if (!info) return;
     const r = info.input_resolution;
-    $("model").textContent = `${info.architecture} ${info.multiplier} · stride ${info.output_stride}` +
+    $("model").textContent = `${info.name || info.family} · stride ${info.output_stride}` +
       (r ? ` · ${r.width}×${r.height}` : "") + (info.engine ? ` · ${info.engine}` : "");
   }
 
-  fetch("/v1/models").then((r) => r.json()).then((m) => showModel(m.loaded)).catch(() => {});
+  fetch("/v1/models").then((r) => r.json())
+    .then((m) => applyCatalog(m.presets, m.default_preset, m.loaded))
+    .catch(() => setStatus("Cannot read /v1/models: the presets are unknown.", true));
   showOutputs();
   drawIdle();
 })();

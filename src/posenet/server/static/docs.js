@@ -39,7 +39,7 @@
   };
   const example = (schema, depth = 0) => {
     schema = resolve(schema);
-    if (depth > 6) return null;
+    if (depth > 10) return null;
     if (schema.anyOf) return example(schema.anyOf[0], depth + 1);
     if (schema.type === "array") return [example(schema.items, depth + 1)];
     if (schema.type === "object" || schema.properties) {
@@ -88,8 +88,9 @@
   const ws = el("section");
   ws.append(el("h2", {}, el("span", { className: "method", textContent: "WS" }), "/v1/stream"),
     el("p", { textContent: "Send image frames as binary messages and {\"type\": \"options\", ...} as text " +
-      "(same names as the query parameters of POST /v1/poses). Answers: ready, poses (per frame, " +
-      "numbered from 1 in arrival order), dropped (a frame replaced by a newer one before it " +
-      "was processed), options, error." }));
+      "(same names as the query parameters of POST /v1/poses; only the fields named change, null " +
+      "goes back to the preset's value). Answers: ready (the options in force, the model, the " +
+      "presets), poses (per frame, numbered from 1 in arrival order), dropped (a frame replaced by " +
+      "a newer one before it was processed), options, error." }));
   root.append(ws);
 })();
