@@ -31,6 +31,7 @@ from .geometry import (
     get_bounding_box_points,
     scale_pose,
 )
+from .images import decode_image
 from .keypoints import (
     CONNECTED_PART_INDICES,
     CONNECTED_PART_NAMES,
@@ -40,7 +41,6 @@ from .keypoints import (
     PART_NAMES,
     POSE_CHAIN,
 )
-from .images import decode_image
 from .model import ModelInfo, ModelOutputs, PoseNet, PreparedImage, load
 from .options import DEFAULT_PRESET, PRESETS, ModelConfig, PoseOptions, Preset, Resolution, pose_options
 from .pose import Keypoint, Pose, Position

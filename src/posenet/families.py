@@ -13,8 +13,9 @@ needs no change there. The shape follows ``@tensorflow-models/pose-detection``:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .images import ImageInput
 from .model import ModelInfo, PoseNet

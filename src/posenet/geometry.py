@@ -6,8 +6,8 @@ to image pixels. All arithmetic is float64, like the reference's JavaScript.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .jsmath import js_max, js_min
 from .keypoints import CONNECTED_PART_INDICES

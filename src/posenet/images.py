@@ -11,8 +11,9 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Collection, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
@@ -28,7 +29,7 @@ grayscale and ``HxWx4`` RGBA are converted; uint16 arrays and 16-bit images are 
 8 bits by 255/65535; float images are refused, since their range is unknown). OpenCV
 users: convert BGR to RGB first (``frame[..., ::-1]``)."""
 
-ImageSource = Union[ImageInput, bytes, bytearray, memoryview]
+ImageSource = ImageInput | bytes | bytearray | memoryview
 """What :func:`decode_image` takes: an :data:`ImageInput` or encoded image bytes."""
 
 SAFE_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF", "TIFF")
@@ -138,13 +139,13 @@ def decode_image(source: ImageSource, *, exif: bool = True, max_pixels: int | No
             raise InvalidImageError(f"{label} has no pixels ({width}x{height})")
         try:
             image.load()
-        except Exception as exc:  # any decoder failure on a corrupt file is the file's
+        except Exception as exc:  # noqa: BLE001 - any decoder failure on a corrupt file is the file's
             raise InvalidImageError(f"cannot decode {label} ({image.format}): {_short(exc)}") from None
         oriented = image
         if exif and image.getexif().get(0x0112, 1) != 1:  # only when an orientation is set
             try:
                 oriented = ImageOps.exif_transpose(image)
-            except Exception:  # a malformed EXIF block: keep the stored orientation
+            except Exception:  # noqa: BLE001 - a malformed EXIF block: keep the stored orientation
                 oriented = image
         try:
             return to_rgb_array(_from_pil(oriented))
@@ -167,7 +168,7 @@ def to_rgb_array(image: ImageInput) -> np.ndarray:
     elif isinstance(image, np.ndarray):
         array = image
     elif is_pil_image(image):
-        array = _from_pil(image)  # type: ignore[arg-type]
+        array = _from_pil(image)
     else:
         raise InvalidImageError(
             f"unsupported image type {type(image).__name__}: pass a file path, a PIL.Image "

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence, overload
+from typing import Any, overload
 
 import numpy as np
 
@@ -274,18 +275,19 @@ class PoseNet:
 
         ``options``: :class:`~posenet.options.PoseOptions`, a preset name (``"reference"``,
         ``"camera"``, ``"accurate"``, ``"most-accurate"``, ``"coco"``; see
-        :data:`posenet.options.PRESETS`) or ``None`` for the reference API's defaults; ``overrides`` change single fields, e.g.
-        ``net.estimate(img, "camera", mode="single")``.
+        :data:`posenet.options.PRESETS`) or ``None`` for the reference API's defaults;
+        ``overrides`` change single fields, e.g. ``net.estimate(img, "camera", mode="single")``.
         """
         return self.estimate_batch([image], options, **overrides)[0]
+
+    # One image first: a path (str) is also a Sequence, and the first matching overload wins.
+    @overload
+    def predict(self, images: ImageInput, *, input_resolution: ResolutionLike | None = ...,  # type: ignore[overload-overlap]
+                image_scale_factor: float | None = ..., output_stride: int | None = ...) -> ModelOutputs: ...
 
     @overload
     def predict(self, images: Sequence[ImageInput], *, input_resolution: ResolutionLike | None = ...,
                 image_scale_factor: float | None = ..., output_stride: int | None = ...) -> list[ModelOutputs]: ...
-
-    @overload
-    def predict(self, images: ImageInput, *, input_resolution: ResolutionLike | None = ...,
-                image_scale_factor: float | None = ..., output_stride: int | None = ...) -> ModelOutputs: ...
 
     def predict(self, images: ImageInput | Sequence[ImageInput], *, input_resolution: ResolutionLike | None = None,
                 image_scale_factor: float | None = None,

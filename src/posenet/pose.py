@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class Pose:
         """Keypoint scores as a new float64 array ``[K]``."""
         return np.array([k.score for k in self.keypoints], dtype=np.float64)
 
-    def with_xy(self, xy: np.ndarray) -> "Pose":
+    def with_xy(self, xy: np.ndarray) -> Pose:
         """The same pose (scores, parts) with positions from ``xy`` ``[K, 2]`` (x, y)."""
         points = np.asarray(xy, dtype=np.float64)
         if points.shape != (len(self.keypoints), 2):
@@ -73,23 +74,24 @@ class Pose:
         return Pose(
             score=self.score,
             keypoints=tuple(Keypoint(k.part, k.score, Position(x, y))
-                            for k, (x, y) in zip(self.keypoints, points.tolist())),
+                            for k, (x, y) in zip(self.keypoints, points.tolist(), strict=True)),
         )
 
     @classmethod
     def from_arrays(cls, score: float, xy: np.ndarray, scores: np.ndarray,
-                    parts: Sequence[str] = PART_NAMES) -> "Pose":
+                    parts: Sequence[str] = PART_NAMES) -> Pose:
         """A pose from ``xy`` ``[K, 2]`` (x, y) and ``scores`` ``[K]``, parts in ``parts`` order."""
         points = np.asarray(xy, dtype=np.float64).tolist()
         values = np.asarray(scores, dtype=np.float64).tolist()
         return cls(
             score=float(score),
-            keypoints=tuple(Keypoint(name, s, Position(x, y)) for name, s, (x, y) in zip(parts, values, points)),
+            keypoints=tuple(Keypoint(name, s, Position(x, y))
+                            for name, s, (x, y) in zip(parts, values, points, strict=False)),
         )
 
     @classmethod
     def from_parts(cls, score: float, ys: Sequence[float], xs: Sequence[float],
-                   part_scores: Sequence[float]) -> "Pose":
+                   part_scores: Sequence[float]) -> Pose:
         """A pose from per-part sequences in part-id order (as the decoders produce them)."""
         return cls(
             score=score,
@@ -98,7 +100,7 @@ class Pose:
         )
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Pose":
+    def from_dict(cls, data: Mapping[str, Any]) -> Pose:
         """Inverse of :meth:`to_dict`."""
         return cls(
             score=float(data["score"]),

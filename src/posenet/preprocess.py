@@ -144,7 +144,7 @@ def pad_and_resize(image: np.ndarray, input_size: tuple[int, int], padding: Padd
                 tap[~rows_ok] = 0
             if not cols_ok.all():
                 tap[:, ~cols_ok] = 0
-        lerp = np.subtract(right, left, dtype=np.float64)
+        lerp: np.ndarray = np.subtract(right, left, dtype=np.float64)
         lerp *= colf
         lerp += left
         return lerp

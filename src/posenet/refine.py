@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def refine_by_votes(poses: Sequence[Pose], heatmap_scores: np.ndarray, offsets: 
     new_x = np.where(has_votes, (weight * vote_x).sum(axis=-1) / safe, xy[..., 0])
     new_y = np.where(has_votes, (weight * vote_y).sum(axis=-1) / safe, xy[..., 1])
     refined = np.stack([new_x, new_y], axis=-1)
-    return [pose.with_xy(points) for pose, points in zip(poses, refined)]
+    return [pose.with_xy(points) for pose, points in zip(poses, refined, strict=True)]
 
 
 def clamp_to_image(poses: Sequence[Pose], image_size: tuple[int, int]) -> list[Pose]:

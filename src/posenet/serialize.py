@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def poses_to_json(poses: Sequence[Pose], track_ids: Sequence[int] | None = None)
         return [pose_to_json(p) for p in poses]
     if len(track_ids) != len(poses):
         raise ValueError(f"{len(poses)} poses but {len(track_ids)} track ids")
-    return [pose_to_json(p, t) for p, t in zip(poses, track_ids)]
+    return [pose_to_json(p, t) for p, t in zip(poses, track_ids, strict=True)]
 
 
 def image_record(width: int, height: int, poses: Sequence[Pose]) -> dict[str, Any]:

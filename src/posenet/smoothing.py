@@ -9,12 +9,12 @@ keypoint positions.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-from .pose import Keypoint, Pose, Position
+from .pose import Pose
 
 
 def _alpha(cutoff_hz: np.ndarray | float, dt_s: float) -> np.ndarray | float:
@@ -57,24 +57,28 @@ class OneEuroFilter:
         Returns the filtered value (a float for scalar input, else a new array). A sample
         with the same timestamp as the previous one returns the previous estimate.
         """
-        value = np.array(x, dtype=np.float64)
+        return self._out(self._update(t_s, np.array(x, dtype=np.float64)))
+
+    def _update(self, t_s: float, value: np.ndarray) -> np.ndarray:
+        """Take a float64 sample (owned by the filter from now on); return the estimate
+        (the filter's state: copy it before changing it)."""
         if self._t is None:
             self._t, self._x, self._dx = float(t_s), value, np.zeros_like(value)
-            return self._out(value)
+            return value
         if value.shape != self._x.shape:
             raise ValueError(f"sample shape {value.shape} differs from the first one's {self._x.shape}")
         dt = float(t_s) - self._t
         if dt < 0:
             raise ValueError(f"timestamps must not decrease: {t_s} s after {self._t} s")
         if dt == 0:
-            return self._out(self._x)
+            return self._x
         a_d = _alpha(self.d_cutoff, dt)
         dx = a_d * (value - self._x) / dt + (1.0 - a_d) * self._dx
         a = _alpha(self.min_cutoff + self.beta * np.abs(dx), dt)
         self._x = a * value + (1.0 - a) * self._x
         self._dx = dx
         self._t = float(t_s)
-        return self._out(self._x)
+        return self._x
 
     @staticmethod
     def _out(value: np.ndarray) -> float | np.ndarray:
@@ -125,14 +129,9 @@ class PoseSmoother:
         if track is None or t_s - track.last_t > self.forget_after_s:
             track = _Track(OneEuroFilter(self.min_cutoff, self.beta, self.d_cutoff), t_s)
             self._tracks[track_id] = track
-        xy = np.array([(k.position.x, k.position.y) for k in pose.keypoints], dtype=np.float64)
-        smoothed = track.filter(t_s, xy)
+        smoothed = track.filter._update(t_s, pose.xy)  # with_xy copies the values out
         track.last_t = t_s
-        keypoints = tuple(
-            Keypoint(k.part, k.score, Position(float(x), float(y)))
-            for k, (x, y) in zip(pose.keypoints, smoothed)
-        )
-        return Pose(score=pose.score, keypoints=keypoints)
+        return pose.with_xy(smoothed)
 
     def update(
         self, t_s: float, poses: Sequence[Pose], track_ids: Sequence[int] | None = None
@@ -148,7 +147,7 @@ class PoseSmoother:
             raise ValueError(f"{len(poses)} poses but {len(ids)} track ids")
         if len(set(ids)) != len(ids):
             raise ValueError(f"duplicate track ids in one frame: {ids}")
-        smoothed = [self.smooth(t_s, pose, tid) for pose, tid in zip(poses, ids)]
+        smoothed = [self.smooth(t_s, pose, tid) for pose, tid in zip(poses, ids, strict=True)]
         for tid in [tid for tid, tr in self._tracks.items() if t_s - tr.last_t > self.forget_after_s]:
             del self._tracks[tid]
         return smoothed

@@ -8,8 +8,8 @@ confident keypoints).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -29,17 +29,10 @@ class TrackedPose:
     pose: Pose
 
 
-def _arrays(poses: Sequence[Pose]) -> tuple[np.ndarray, np.ndarray]:
-    """Positions ``[N, 17, 2]`` (x, y pixels) and scores ``[N, 17]``."""
-    xy = np.array([[(k.position.x, k.position.y) for k in p.keypoints] for p in poses], dtype=np.float64)
-    scores = np.array([[k.score for k in p.keypoints] for p in poses], dtype=np.float64)
-    return xy.reshape(len(poses), -1, 2), scores.reshape(len(poses), -1)
-
-
 def _box_areas(xy: np.ndarray, confident: np.ndarray) -> np.ndarray:
     """Bounding-box area of each pose over its confident keypoints (all of them if none is)."""
     areas = np.empty(len(xy))
-    for i, (points, mask) in enumerate(zip(xy, confident)):
+    for i, (points, mask) in enumerate(zip(xy, confident, strict=True)):
         pts = points[mask] if mask.any() else points
         extent = pts.max(axis=0) - pts.min(axis=0)
         areas[i] = extent[0] * extent[1]
@@ -54,8 +47,8 @@ def oks_matrix(a: Sequence[Pose], b: Sequence[Pose], min_keypoint_score: float =
     """
     if not a or not b:
         return np.zeros((len(a), len(b)))
-    xy_a, s_a = _arrays(a)
-    xy_b, s_b = _arrays(b)
+    xy_a, s_a = np.stack([p.xy for p in a]), np.stack([p.scores for p in a])  # [A, 17, 2], [A, 17]
+    xy_b, s_b = np.stack([p.xy for p in b]), np.stack([p.scores for p in b])
     conf_a, conf_b = s_a >= min_keypoint_score, s_b >= min_keypoint_score
     area = (_box_areas(xy_a, conf_a)[:, None] + _box_areas(xy_b, conf_b)[None, :]) / 2.0
     area = np.maximum(area, 1.0)  # a degenerate box (one keypoint) would divide by zero
@@ -129,11 +122,11 @@ class PoseTracker:
             track.age = 0 if ti in matched_tracks else track.age + 1
         self._tracks = [t for t in self._tracks if t.age <= self.max_age]
         result = []
-        for pose, track in zip(poses, assigned):
-            if track is None:
-                track = _Track(self._next_id, pose, 0)
+        for pose, match in zip(poses, assigned, strict=True):
+            if match is None:
+                match = _Track(self._next_id, pose, 0)
                 self._next_id += 1
-                self._tracks.append(track)
-            track.pose = pose
-            result.append(TrackedPose(track.track_id, pose))
+                self._tracks.append(match)
+            match.pose = pose
+            result.append(TrackedPose(match.track_id, pose))
         return result

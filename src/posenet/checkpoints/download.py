@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..errors import CheckpointUnavailableError, ChecksumMismatchError, ModelFormatError
 from ..graph import parse_model_json

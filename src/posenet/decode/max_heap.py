@@ -14,7 +14,7 @@ class MaxHeap(Generic[T]):
     Node 0 has the single child 1; node ``k >= 1`` has children ``2k`` and ``2k + 1``.
     """
 
-    __slots__ = ("_keys", "_items")
+    __slots__ = ("_items", "_keys")
 
     def __init__(self) -> None:
         self._keys: list[float] = []

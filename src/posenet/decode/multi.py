@@ -30,7 +30,6 @@ _BACKWARD_STEPS = tuple((e, child, parent) for e, (parent, child) in enumerate(P
 _FORWARD_STEPS = tuple((e, parent, child) for e, (parent, child) in enumerate(POSE_CHAIN_INDICES))
 
 
-
 def local_maximum_mask(scores: np.ndarray) -> np.ndarray:
     """``[Ho, Wo, C]`` bool: no cell of the 3x3 window, clipped to the grid, in the same
     channel has a strictly greater score (so plateaus keep every cell, and NaNs compare
@@ -41,7 +40,8 @@ def local_maximum_mask(scores: np.ndarray) -> np.ndarray:
     rows = window.copy()
     np.fmax(window[:, 1:], rows[:, :-1], out=window[:, 1:])
     np.fmax(window[:, :-1], rows[:, 1:], out=window[:, :-1])
-    return ~(window > scores)
+    mask: np.ndarray = ~(window > scores)
+    return mask
 
 
 def build_part_with_score_queue(
@@ -53,7 +53,8 @@ def build_part_with_score_queue(
     above = ~(scores < np.float64(score_threshold))
     ys, xs, parts = np.nonzero(above & local_maximum_mask(scores))
     queue: MaxHeap[tuple[int, int, int]] = MaxHeap()
-    for score, cell in zip(scores[ys, xs, parts].tolist(), zip(ys.tolist(), xs.tolist(), parts.tolist())):
+    cells = zip(ys.tolist(), xs.tolist(), parts.tolist(), strict=True)
+    for score, cell in zip(scores[ys, xs, parts].tolist(), cells, strict=True):
         queue.push(score, cell)
     return queue
 
@@ -69,6 +70,13 @@ class _Maps(NamedTuple):
     last_y: int
     last_x: int
     stride: int
+
+    @classmethod
+    def of(cls, scores: np.ndarray, offsets: np.ndarray, fwd: np.ndarray, bwd: np.ndarray, stride: int) -> _Maps:
+        """The maps of ``[Ho, Wo, C]`` float32 arrays."""
+        rows, cols = scores.shape[:2]
+        return cls(scores.reshape(-1).data, offsets.reshape(-1).data, fwd.reshape(-1).data, bwd.reshape(-1).data,
+                   width=cols, last_y=rows - 1, last_x=cols - 1, stride=stride)
 
 
 def _round_to_index(q: float, last: int) -> int:
@@ -202,13 +210,7 @@ def decode_multiple_poses(
         return []
 
     queue = build_part_with_score_queue(scores, score_threshold)
-    maps = _Maps(
-        *(memoryview(a.reshape(-1)) for a in (scores, offs, fwd, bwd)),
-        width=grid[1],
-        last_y=grid[0] - 1,
-        last_x=grid[1] - 1,
-        stride=output_stride,
-    )
+    maps = _Maps.of(scores, offs, fwd, bwd, output_stride)
     squared_radius = nms_radius * nms_radius
     accepted: list[tuple[list[float], list[float]]] = []
     results: list[tuple[float, list[float], list[float], list[float]]] = []

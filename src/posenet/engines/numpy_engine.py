@@ -9,29 +9,19 @@ ONNX Runtime but dependency-free and easy to audit.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from ..errors import UnsupportedOpError
 from ..graph import Graph, Node
+from ..graph.analysis import consumer_counts, padding_amounts
 from .base import NetworkOutputs
 
 
-def padding_amounts(size: int, kernel: int, stride: int, dilation: int, padding: str) -> tuple[int, int, int]:
-    """(pad_before, pad_after, output_size) along one axis, as TensorFlow computes them."""
-    effective = (kernel - 1) * dilation + 1
-    if padding == "SAME":
-        out = math.ceil(size / stride)
-        total = max((out - 1) * stride + effective - size, 0)
-        return total // 2, total - total // 2, out
-    out = max(math.ceil((size - effective + 1) / stride), 0)
-    return 0, 0, out
-
-
-def _windows(x: np.ndarray, node: Node, kernel: tuple[int, int], fill: float):
+def _windows(x: np.ndarray, node: Node, kernel: tuple[int, int],
+             fill: float) -> Iterator[tuple[int, int, np.ndarray]]:
     """Pad ``x`` for ``node`` and yield ``(i, j, view)``: for each kernel tap the strided
     input view aligned with the output grid."""
     (kh, kw), (sh, sw), (dh, dw) = kernel, node.strides, node.dilations
@@ -50,11 +40,12 @@ def conv2d(x: np.ndarray, w: np.ndarray, node: Node) -> np.ndarray:
     kh, kw, cin, cout = w.shape
     if (kh, kw) == (1, 1) and node.strides == (1, 1):
         n, h, wd, _ = x.shape
-        return (x.reshape(-1, cin) @ w.reshape(cin, cout)).reshape(n, h, wd, cout)
-    out = None
-    for i, j, view in _windows(x, node, (kh, kw), 0.0):
-        term = view @ w[i, j]
-        out = term if out is None else out + term
+        product: np.ndarray = x.reshape(-1, cin) @ w.reshape(cin, cout)
+        return product.reshape(n, h, wd, cout)
+    terms = (view @ w[i, j] for i, j, view in _windows(x, node, (kh, kw), 0.0))
+    out: np.ndarray = next(terms)
+    for term in terms:
+        out = out + term
     return out
 
 
@@ -63,18 +54,27 @@ def depthwise_conv2d(x: np.ndarray, w: np.ndarray, node: Node) -> np.ndarray:
     (float64) product, as TF.js's CPU kernel does."""
     kh, kw, c, mult = w.shape
     w64 = np.asarray(w, np.float64)
-    out = None
-    for i, j, view in _windows(x, node, (kh, kw), 0.0):
+
+    def product(i: int, j: int, view: np.ndarray) -> np.ndarray:
         v = view.astype(np.float64)
-        term = v * w64[i, j, :, 0] if mult == 1 else (v[..., None] * w64[i, j]).reshape(*view.shape[:3], c * mult)
-        out = term.astype(np.float32) if out is None else (out + term).astype(np.float32)
+        if mult == 1:
+            term: np.ndarray = v * w64[i, j, :, 0]
+        else:
+            term = (v[..., None] * w64[i, j]).reshape(*view.shape[:3], c * mult)
+        return term
+
+    terms = (product(i, j, view) for i, j, view in _windows(x, node, (kh, kw), 0.0))
+    out = next(terms).astype(np.float32)
+    for term in terms:
+        out = (out + term).astype(np.float32)
     return out
 
 
 def max_pool(x: np.ndarray, node: Node) -> np.ndarray:
-    out = None
-    for _, _, view in _windows(x, node, node.ksize, -np.inf):
-        out = view.copy() if out is None else np.maximum(out, view, out=out)
+    views = (view for _, _, view in _windows(x, node, node.ksize, -np.inf))
+    out: np.ndarray = next(views).copy()
+    for view in views:
+        np.maximum(out, view, out=out)
     return out
 
 
@@ -104,16 +104,14 @@ class NumpyEngine:
             if node.op not in self._ops:
                 raise UnsupportedOpError(f"the numpy engine cannot run {node.op} (node {node.name})")
         # How many times each value is read, to free intermediates as soon as possible.
-        self._reads = Counter(i for n in graph.nodes for i in n.inputs)
-        for name in graph.outputs.values():
-            self._reads[name] += 1
+        self._reads = consumer_counts(graph)
 
     def run(self, batch: np.ndarray) -> NetworkOutputs:
         graph = self.graph
         values: dict[str, np.ndarray] = {graph.input_name: np.ascontiguousarray(batch, dtype=np.float32)}
         remaining = Counter(self._reads)
         for node in graph.nodes:
-            args = []
+            args: list[np.ndarray] = []
             for name in node.inputs:
                 args.append(values[name] if name in values else graph.weights[name])
                 if name in values:
@@ -128,3 +126,6 @@ class NumpyEngine:
             displacement_fwd=values[out["displacement_fwd"]],
             displacement_bwd=values[out["displacement_bwd"]],
         )
+
+
+__all__ = ["NumpyEngine", "conv2d", "depthwise_conv2d", "max_pool", "padding_amounts"]

@@ -25,6 +25,12 @@ class _Stage:
     dilates: bool = True
 
 
+def _resnet_unit(block: int, unit: int) -> _Stage:
+    """A ResNet bottleneck unit that downsamples: its 3x3 conv and its shortcut together."""
+    path = f"resnet_v1_50/block{block}/unit_{unit}/bottleneck_v1/"
+    return _Stage((path + "conv2/", path + "shortcut/"))
+
+
 _STAGES: dict[str, tuple[_Stage, ...]] = {
     "MobileNetV1": (
         _Stage(("/Conv2d_0/",)),
@@ -36,11 +42,12 @@ _STAGES: dict[str, tuple[_Stage, ...]] = {
     "ResNet50": (
         _Stage(("/resnet_v1_50/conv1/",)),
         _Stage(("/resnet_v1_50/pool1/",)),
-        _Stage(("resnet_v1_50/block1/unit_3/bottleneck_v1/conv2/", "resnet_v1_50/block1/unit_3/bottleneck_v1/shortcut/")),
-        _Stage(("resnet_v1_50/block2/unit_4/bottleneck_v1/conv2/", "resnet_v1_50/block2/unit_4/bottleneck_v1/shortcut/")),
-        _Stage(("resnet_v1_50/block3/unit_6/bottleneck_v1/conv2/", "resnet_v1_50/block3/unit_6/bottleneck_v1/shortcut/")),
+        _resnet_unit(1, 3),
+        _resnet_unit(2, 4),
+        _resnet_unit(3, 6),
     ),
 }
+
 
 def restride(graph: Graph, output_stride: int) -> Graph:
     """The same network run at another output stride.

@@ -13,14 +13,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from ..errors import ModelFormatError, UnsupportedOpError
-from ..options import ARCHITECTURES
 from .weights import read_weights
 
 SPATIAL_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative", "MaxPool"})
@@ -269,7 +269,8 @@ def _parse_nodes(raw_nodes: list[Any], tfjs_compat: bool) -> list[Node]:
             raise
         except _MALFORMED as exc:
             name = raw.get("name") if isinstance(raw, dict) else None
-            raise ModelFormatError(f"modelTopology.node[{i}] ({name!r}) is malformed: {type(exc).__name__}: {exc}") from None
+            raise ModelFormatError(
+                f"modelTopology.node[{i}] ({name!r}) is malformed: {type(exc).__name__}: {exc}") from None
     if unsupported:
         listed = "; ".join(f"{op!r} (node {node!r})" for op, node in sorted(unsupported.items()))
         raise UnsupportedOpError(

@@ -3,7 +3,9 @@
 Each manifest group lists shard files (read in order and concatenated) and the weights
 they hold (name, shape, dtype, optional quantisation), packed back to back. Values are
 dequantised as ``q * scale + min`` in float64 and stored as float32 (int32 weights are
-rounded with JavaScript's ``Math.round``).
+rounded with JavaScript's ``Math.round``); float16-quantised float32 weights are widened
+exactly; bool weights (one byte each) are read as numpy bools. As in TF.js, float16
+quantisation applies to float32 weights only and bool weights are never quantised.
 
 Shards are untrusted input: every shard path must name a regular file inside the model
 folder, the files must hold exactly the bytes the manifest declares (checked from their
@@ -24,8 +26,9 @@ import numpy as np
 from ..errors import ModelFormatError
 from ..jsmath import js_round_array
 
-DTYPE_BYTES: dict[str, int] = {"float32": 4, "int32": 4, "uint8": 1, "uint16": 2, "float16": 2}
-_NUMPY_DTYPES = {"float32": "<f4", "int32": "<i4", "uint8": "<u1", "uint16": "<u2", "float16": "<f2"}
+DTYPE_BYTES: dict[str, int] = {"float32": 4, "int32": 4, "uint8": 1, "uint16": 2, "float16": 2, "bool": 1}
+_NUMPY_DTYPES = {"float32": "<f4", "int32": "<i4", "uint8": "<u1", "uint16": "<u2", "float16": "<f2",
+                 "bool": "<u1"}
 MAX_WEIGHT_ELEMENTS = 1 << 31
 """Largest number of elements in one weight (8 GiB of float32): larger is a malformed manifest."""
 
@@ -79,8 +82,11 @@ def _spec(raw: Any, where: str) -> WeightSpec:
     if quant is not None and not isinstance(quant, dict):
         raise ModelFormatError(f"{where} ({name!r}).quantization is not an object")
     stored = quant.get("dtype") if quant else dtype
-    if dtype not in ("float32", "int32") or stored not in DTYPE_BYTES:
+    if dtype not in ("float32", "int32", "bool") or stored not in DTYPE_BYTES:
         raise ModelFormatError(f"{where} ({name!r}) has unsupported dtype {dtype}/{stored}")
+    if quant and ((stored == "float16" and dtype != "float32") or dtype == "bool"
+                  or stored in ("float32", "int32", "bool")):
+        raise ModelFormatError(f"{where} ({name!r}): a {dtype} weight cannot be quantised as {stored}")
     scale, minimum = 1.0, 0.0
     if quant and stored in ("uint8", "uint16"):
         try:
@@ -117,7 +123,8 @@ def parse_manifest(manifest: Any, folder: Path) -> tuple[WeightGroup, ...]:
     groups = []
     for g, raw in enumerate(manifest):
         where = f"weightsManifest[{g}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("paths"), list) or not isinstance(raw.get("weights"), list):
+        if not (isinstance(raw, dict) and isinstance(raw.get("paths"), list)
+                and isinstance(raw.get("weights"), list)):
             raise ModelFormatError(f"{where} needs lists 'paths' and 'weights'")
         paths = tuple(_shard_path(folder, p, f"{where}.paths[{i}]") for i, p in enumerate(raw["paths"]))
         specs = tuple(_spec(w, f"{where}.weights[{i}]") for i, w in enumerate(raw["weights"]))
@@ -137,7 +144,7 @@ def _read_group(group: WeightGroup) -> bytes:
         raise ModelFormatError(f"weight shards hold {sum(sizes)} bytes but the manifest describes {declared}: "
                                "the shards do not belong to this model JSON")
     chunks = []
-    for path, size in zip(group.paths, sizes):
+    for path, size in zip(group.paths, sizes, strict=True):
         with path.open("rb") as f:
             chunks.append(f.read(size))
     data = b"".join(chunks)
@@ -153,6 +160,8 @@ def _decode(spec: WeightSpec, buffer: bytes, offset: int) -> np.ndarray:
         if spec.dtype == "int32":
             values = js_round_array(values)
         array = values.astype(np.float32 if spec.dtype == "float32" else np.int32)
+    elif spec.dtype == "bool":
+        array = raw != 0
     else:
         array = raw.astype(np.float32 if spec.dtype == "float32" else np.int32)
     if array.dtype == np.float32 and not np.isfinite(array).all():

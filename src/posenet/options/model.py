@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from numbers import Integral, Real
-from typing import Any, Literal, Mapping, Union
+from typing import Any, Literal, Union
 
 ARCHITECTURES: tuple[str, ...] = ("MobileNetV1", "ResNet50")
 VALID_OUTPUT_STRIDES: dict[str, tuple[int, ...]] = {"MobileNetV1": (8, 16, 32), "ResNet50": (32, 16)}
@@ -103,7 +104,8 @@ class Resolution:
         for name in ("width", "height"):
             value = getattr(self, name)
             if not _is_number(value) or not math.isfinite(value):
-                raise ValueError(f"inputResolution.{name} has a value of {value!r} which is invalid; it must be a number")
+                raise ValueError(f"inputResolution.{name} has a value of {value!r} which is invalid; "
+                                 "it must be a number")
             if not MIN_INPUT_SIDE <= value <= top:
                 raise ValueError(
                     f"Invalid inputResolution {name} {value:g}: each side must be in [{MIN_INPUT_SIDE}, {top}] "
@@ -118,7 +120,8 @@ class Resolution:
         if isinstance(value, str):
             m = _RESOLUTION_TEXT.match(value)
             if not m:
-                raise ValueError(f"Invalid inputResolution {value!r}: expected a size like 257 or 640x480 (width x height)")
+                raise ValueError(f"Invalid inputResolution {value!r}: expected a size like 257 or 640x480 "
+                                 "(width x height)")
             width = int(m.group(1))
             return cls(height=int(m.group(2)) if m.group(2) else width, width=width)
         if _is_number(value):

@@ -47,7 +47,8 @@ class OptionSpec:
         elif not _is_number(value) or not math.isfinite(value):
             raise ValueError(f"Invalid {label} {value!r}. Should be a finite number {self.bounds()}")
         lo, hi = self.minimum, self.maximum
-        if (lo is not None and (value <= lo if self.exclusive_minimum else value < lo)) or (hi is not None and value > hi):
+        too_low = lo is not None and (value <= lo if self.exclusive_minimum else value < lo)
+        if too_low or (hi is not None and value > hi):
             raise ValueError(f"Invalid {label} {value!r}. Should be {self.bounds()}")
         return self.kind(value)
 
@@ -233,7 +234,8 @@ def get_preset(name: str) -> Preset:
         raise ValueError(f"Invalid preset {name!r}. Should be one of {', '.join(PRESETS)}") from None
 
 
-def pose_options(options: PoseOptions | str | None = None, *, mode: Mode | None = None, **overrides: Any) -> PoseOptions:
+def pose_options(options: PoseOptions | str | None = None, *, mode: Mode | None = None,
+                 **overrides: Any) -> PoseOptions:
     """One way to say which pose options to use.
 
     ``options`` is a :class:`PoseOptions`, a preset name, or ``None`` (the ``reference``
