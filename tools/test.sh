@@ -4,6 +4,7 @@
 #   - Debian's chromium for the browser test (tools/ci/install_browser.sh; without root the
 #     browser test is skipped with a note, except in CI, where it is required),
 #   - the TensorFlow.js reference under Node.js (npm ci in tools/reference, done by the tests),
+#   - ruff and mypy --strict over src/ (configured in pyproject.toml; any finding fails),
 #   - pytest over tests/, with the shared data from POSENET_SHARED_DIR (default ../shared).
 # Extra arguments go to pytest, e.g. `bash tools/test.sh -k parity -x`.
 set -euo pipefail
@@ -22,6 +23,10 @@ if [ "$browser" -eq 3 ] && [ "${CI:-}" != "true" ]; then
 elif [ "$browser" -ne 0 ]; then
     exit "$browser"
 fi
+
+echo "lint: ruff check src; types: mypy --strict src/posenet" >&2
+.venv/bin/ruff check --quiet src
+.venv/bin/python -m mypy --no-error-summary
 
 export POSENET_SHARED_DIR=${POSENET_SHARED_DIR:-$(cd .. && pwd)/shared}
 export POSENET_REQUIRE_BROWSER=${POSENET_REQUIRE_BROWSER:-1}
