@@ -67,6 +67,27 @@ FAMILIES: dict[str, ModelFamily] = {
 DEFAULT_MODEL = "posenet"
 
 
+def _register_movenet() -> None:
+    """``movenet-lightning``, ``movenet-thunder``, ``movenet-multipose``: one family each, so that
+    ``--model movenet-lightning`` needs no other flag; each family's configuration type is a
+    ``MoveNetConfig`` whose ``model_type`` defaults to the family's."""
+    from .movenet.config import FAMILY_CONFIGS, MoveNetConfig
+
+    def load(config: MoveNetConfig) -> PoseModel:
+        from .movenet.detector import MoveNet  # loads the model runtime only when a MoveNet is loaded
+
+        return MoveNet.from_config(config)
+
+    for kind, text in (("lightning", "SinglePose Lightning (192x192)"), ("thunder", "SinglePose Thunder (256x256)"),
+                       ("multipose", "MultiPose Lightning (up to 6 people, tracked)")):
+        FAMILIES[f"movenet-{kind}"] = ModelFamily(
+            f"movenet-{kind}", f"MoveNet {text}, 17 COCO keypoints, as pose-detection 2.1.3",
+            FAMILY_CONFIGS[kind], load)
+
+
+_register_movenet()
+
+
 def register_family(family: ModelFamily) -> None:
     """Make a family available to :func:`create_detector` (and so to the CLI and server)."""
     FAMILIES[family.name] = family

@@ -44,7 +44,12 @@ def jsonable(value: Any) -> Any:
 
 def pose_to_json(pose: Pose, track_id: int | None = None) -> dict[str, Any]:
     """The reference's pose shape ``{"score", "keypoints": [{"score", "part", "position":
-    {"x", "y"}}]}``, non-finite numbers as null; ``"track_id"`` first when given."""
+    {"x", "y"}}]}``, non-finite numbers as null; ``"track_id"`` first when given. A pose type
+    with its own shape (``MoveNetPose``) provides ``to_json(track_id)``, used instead."""
+    hook = getattr(pose, "to_json", None)
+    if callable(hook):
+        result: dict[str, Any] = hook(track_id)
+        return result
     out: dict[str, Any] = {} if track_id is None else {"track_id": int(track_id)}
     out["score"] = finite(pose.score)
     out["keypoints"] = [
