@@ -152,3 +152,76 @@ def markdown(results: Results) -> str:
     for row in results["goals"]:
         lines.append(f"| {row['goal']} | {row['measured']} | {'yes' if row['met'] else '**no**'} |")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+# The int8 benchmark (bench_int8.py)
+
+
+def int8_goals(results: Results, targets: dict[str, float]) -> list[dict[str, Any]]:
+    """int8 end to end >= 10x the reference with AP within 0.005 of fp32 (257, 513);
+    int8 inference within 2x of the int8 bound."""
+    rows = []
+    acc = results["accuracy"]
+    for c in results["end_to_end"]["configs"]:
+        s = c.get("speedup_vs_reference_wasm", {})
+        best = max((v for k, v in s.items() if "/int8/" in k), default=None)
+        if best is not None:
+            rows.append({"goal": f"end to end {c['resolution']} {c['mode']}: reference wasm / int8 (best of t1, t2) "
+                                 f"≥ {targets['e2e_speedup']:g}", "measured": round(best, 2),
+                         "met": best >= targets["e2e_speedup"]})
+    for res in sorted({int(k.split("/")[0]) for k in acc}):
+        drop = acc[f"{res}/fp32"]["AP"] - acc[f"{res}/int8"]["AP"]
+        rows.append({"goal": f"AP {res}: fp32 - int8 ≤ {targets['ap_drop']:g}", "measured": round(drop, 4),
+                     "met": drop <= targets["ap_drop"]})
+    for r in results["inference"]["rows"]:
+        if r["precision"] == "int8":
+            rows.append({"goal": f"inference {r['resolution']} t{r['threads']}: int8 ≤ "
+                                 f"{targets['inference_over_int8_bound']:g}× int8 bound (median / median)",
+                         "measured": round(r["over_int8_bound"], 2),
+                         "met": r["over_int8_bound"] <= targets["inference_over_int8_bound"]})
+    return rows
+
+
+def int8_markdown(results: Results) -> str:
+    m = results["meta"]
+    lines = [f"# posenet-py int8 benchmark ({m['date']})", "",
+             f"{m['machine']['cpu']}, {m['machine']['logical_cpus']} CPUs; onnxruntime {m['machine']['onnxruntime']}. "
+             f"Load average at start {m['loadavg_start']}, at end {m['loadavg_end']}. "
+             f"{'quick run' if m['quick'] else 'full run'}, {m['seconds']:.0f} s. MobileNetV1 0.75 float, stride 16; "
+             "times in ms: median (min–max), contenders interleaved round-robin.", "",
+             f"First use (int8 model built, no cache): {results['first_use']['build_s']:.2f} s; "
+             f"read back from the cache: {results['first_use']['cached_s'] * 1e3:.0f} ms.", "",
+             "## Inference against the GEMM bounds", "",
+             "Bounds = 2 × MACs / GEMM throughput 1024³ at the same thread count, measured in the same "
+             "interleaved rounds: float32 (best of numpy, ORT MatMul) and int8 (ORT MatMulInteger u8×s8).", "",
+             "| input | precision | threads | inference | fp32 GEMM GFLOP/s | int8 GEMM GOP/s | fp32 bound | "
+             "int8 bound | / int8 bound |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in results["inference"]["rows"]:
+        lines.append(f"| {r['resolution']} | {r['precision']} | {r['threads']} | {fmt(r)} | "
+                     f"{r['fp32_gemm_gflops']:.0f} | {r['int8_gemm_gops']:.0f} | {r['fp32_bound_ms']:.1f} | "
+                     f"{r['int8_bound_ms']:.1f} | {r['over_int8_bound']:.2f} |")
+    e2e = results["end_to_end"]
+    if e2e.get("reference_error"):
+        lines += ["", f"Reference not run: {e2e['reference_error']}"]
+    names = sorted({n for c in e2e["configs"] for n in c["contenders"]}, key=lambda n: (not n.startswith("ref"), n))
+    lines += ["", "## End to end (uint8 image → poses, net.estimate)", "",
+              "| input | mode | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for c in e2e["configs"]:
+        cells = [fmt(c["contenders"][n]["e2e"]) if n in c["contenders"] else "–" for n in names]
+        lines.append(f"| {c['resolution']} | {c['mode']} | " + " | ".join(cells) + " |")
+    ours = [n for n in names if n.startswith("ours")]
+    lines += ["", "Speed-up over the reference (wasm):", "", "| input | mode | " + " | ".join(ours) + " |",
+              "|---|---|" + "---|" * len(ours)]
+    for c in e2e["configs"]:
+        s = c.get("speedup_vs_reference_wasm", {})
+        lines.append(f"| {c['resolution']} | {c['mode']} | " + " | ".join(f"{s[n]:.2f}×" if n in s else "–"
+                                                                          for n in ours) + " |")
+    lines += ["", "## COCO keypoints (shared subset, coco preset)", "", "| input | precision | AP | AP50 | AP75 | AR |",
+              "|---|---|---|---|---|---|"]
+    for key, st in results["accuracy"].items():
+        res, precision = key.split("/")
+        lines.append(f"| {res} | {precision} | {st['AP']:.4f} | {st['AP50']:.4f} | {st['AP75']:.4f} | {st['AR']:.4f} |")
+    lines += ["", "## Goals", "", "| goal | measured | met |", "|---|---|---|"]
+    lines += [f"| {g['goal']} | {g['measured']} | {'yes' if g['met'] else '**no**'} |" for g in results["goals"]]
+    return "\n".join(lines) + "\n"

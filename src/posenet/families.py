@@ -39,7 +39,12 @@ class PoseModel(Protocol):
 
     def estimate_batch(self, images: Sequence[ImageInput], options: PoseOptions | str | None = None,
                        **overrides: Any) -> list[list[Pose]]:
-        """:meth:`estimate` for many images at once."""
+        """:meth:`estimate` for many images at once (unrelated stills)."""
+        ...
+
+    def reset(self) -> None:
+        """Forget any state carried from one call to the next (video models follow a
+        stream across :meth:`estimate` calls); call it between unrelated images."""
         ...
 
 

@@ -152,6 +152,9 @@ class PoseNet:
                 f"output_stride={self.output_stride}, input_resolution={w}x{h}, engine={self.engine_name!r}"
                 f"{', tfjs_compat=True' if self.tfjs_compat else ''})")
 
+    def reset(self) -> None:
+        """Nothing to forget: PoseNet estimates every image on its own."""
+
     def info(self) -> ModelInfo:
         """What is loaded (checkpoint, engine, default input size, keypoints, skeleton)."""
         checkpoint = checkpoints.Checkpoint(self.architecture, self.multiplier, self.quant_bytes, self.output_stride)
@@ -175,7 +178,7 @@ class PoseNet:
             engine = self._engines.get(output_stride)
             if engine is None:
                 engine = create_engine(restride(self._graph, output_stride), self.config.engine,
-                                       self.config.num_threads)
+                                       self.config.num_threads, self.config.precision)
                 self._engines[output_stride] = engine
             return engine
 
@@ -360,7 +363,8 @@ class PoseNet:
 
 def load(architecture: str = "MobileNetV1", output_stride: int = 16, input_resolution: ResolutionLike = 257,
          multiplier: float | None = None, quant_bytes: int = 4, model_url: str | os.PathLike[str] | None = None,
-         tfjs_compat: bool = False, engine: str = "auto", num_threads: int | None = None) -> PoseNet:
+         tfjs_compat: bool = False, engine: str = "auto", num_threads: int | None = None,
+         precision: str = "fp32") -> PoseNet:
     """Load a PoseNet checkpoint (the fields of :class:`~posenet.options.ModelConfig`).
 
     Args:
@@ -380,6 +384,8 @@ def load(architecture: str = "MobileNetV1", output_stride: int = 16, input_resol
         engine: ``"auto"`` (ONNX Runtime if installed), ``"onnxruntime"`` or ``"numpy"``.
         num_threads: ONNX Runtime intra-op threads (default: physical cores, at most 4;
             the NumPy engine uses its BLAS library's own threading).
+        precision: ``"fp32"`` or ``"int8"`` (MobileNetV1, ONNX Runtime): built from the checkpoint on first
+            use (~2 s per stride on 2 cores, then cached); see :mod:`posenet.engines.int8`.
 
     Raises:
         ValueError: an invalid option (raised before any file is touched).
@@ -390,5 +396,5 @@ def load(architecture: str = "MobileNetV1", output_stride: int = 16, input_resol
                          input_resolution=input_resolution,  # type: ignore[arg-type]
                          multiplier=multiplier, quant_bytes=quant_bytes,
                          model_url=None if model_url is None else os.fspath(model_url),
-                         tfjs_compat=tfjs_compat, engine=engine, num_threads=num_threads)
+                         tfjs_compat=tfjs_compat, engine=engine, num_threads=num_threads, precision=precision)
     return PoseNet.from_config(config)

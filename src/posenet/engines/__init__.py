@@ -1,9 +1,10 @@
-"""Engines that execute a PoseNet graph: ``numpy`` (reference) and ``onnxruntime`` (fast)."""
+"""Engines that execute a PoseNet graph: ``numpy`` (reference) and ``onnxruntime`` (fast;
+fp32 or int8, see :mod:`.int8`)."""
 
 from __future__ import annotations
 
 from ..graph import Graph
-from ..options import ENGINE_NAMES, ModelConfig
+from ..options import ARCHITECTURES, ENGINE_NAMES, ModelConfig
 from .base import Engine, NetworkOutputs
 
 
@@ -16,24 +17,28 @@ def onnxruntime_available() -> bool:
     return True
 
 
-def create_engine(graph: Graph, engine: str = "auto", num_threads: int | None = None) -> Engine:
+def create_engine(graph: Graph, engine: str = "auto", num_threads: int | None = None,
+                  precision: str = "fp32") -> Engine:
     """Build the engine called ``engine`` for ``graph``.
 
-    ``"auto"`` picks ONNX Runtime when it is installed and falls back to NumPy.
-    ``num_threads``: intra-op threads (``None``: the engine's default).
+    ``"auto"`` picks ONNX Runtime when it is installed and falls back to NumPy (for
+    ``precision="fp32"``; int8 runs on ONNX Runtime only). ``num_threads``: intra-op
+    threads (``None``: the engine's default). ``precision``: ``"fp32"`` or ``"int8"``
+    (MobileNetV1 only; the first use of a graph builds its int8 model, see :mod:`.int8_cache`).
     """
-    ModelConfig(engine=engine, num_threads=num_threads)  # validates both
+    ModelConfig(architecture=graph.architecture if graph.architecture in ARCHITECTURES else "MobileNetV1",
+                engine=engine, num_threads=num_threads, precision=precision)  # validates all three
     if engine == "auto":
-        engine = "onnxruntime" if onnxruntime_available() else "numpy"
+        engine = "onnxruntime" if onnxruntime_available() or precision != "fp32" else "numpy"
     if engine == "onnxruntime":
         if not onnxruntime_available():
             raise ValueError(
-                "engine='onnxruntime' needs the onnx and onnxruntime packages: "
-                "pip install onnx onnxruntime (or use engine='numpy')"
+                f"engine='onnxruntime'{' (needed by precision=int8)' if precision != 'fp32' else ''} needs the "
+                "onnx and onnxruntime packages: pip install onnx onnxruntime (or use engine='numpy')"
             )
         from .onnx_engine import OnnxRuntimeEngine
 
-        return OnnxRuntimeEngine(graph, num_threads=num_threads)
+        return OnnxRuntimeEngine(graph, num_threads=num_threads, precision=precision)
     from .numpy_engine import NumpyEngine
 
     return NumpyEngine(graph)

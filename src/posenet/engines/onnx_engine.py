@@ -2,8 +2,10 @@
 (:mod:`.onnx_lowering`), run by ONNX Runtime's CPU provider.
 
 One session per graph serves every input size and batch (batch, height and width are
-dynamic). The serialised model is cached per graph object (:func:`to_onnx_bytes`), and
-the session runs without spin-waiting threads (see :func:`default_num_threads`).
+dynamic). The serialised model is cached per graph object and precision
+(:func:`to_onnx_bytes`), and the session runs without spin-waiting threads (see
+:func:`default_num_threads`). ``precision="int8"`` runs the int8 model of :mod:`.int8`
+(built once per graph, kept in the disk cache: see :func:`.int8_cache.int8_model_bytes`).
 """
 
 from __future__ import annotations
@@ -16,26 +18,41 @@ import numpy as np
 
 from ..graph import OUTPUT_ROLES, Graph
 from .base import NetworkOutputs
+from .int8 import PRECISIONS
 from .onnx_lowering import OPSET, build_onnx_model
 
-# Model bytes per graph object, freed with the graph.
-_MODEL_CACHE: dict[int, tuple[weakref.ref[Graph], bytes]] = {}
+# Model bytes per (graph object, precision), freed with the graph.
+_MODEL_CACHE: dict[tuple[int, str], tuple[weakref.ref[Graph], bytes]] = {}
 _MODEL_CACHE_LOCK = threading.Lock()
 
 
-def to_onnx_bytes(graph: Graph) -> bytes:
-    """The serialised ONNX model of ``graph`` (cached per graph object in this process).
+def _build(graph: Graph, precision: str) -> bytes:
+    if precision == "int8":
+        from .int8_cache import int8_model_bytes
 
-    Write it to a ``.onnx`` file to run the network with any ONNX runtime.
+        return int8_model_bytes(graph)
+    data: bytes = build_onnx_model(graph).SerializeToString()
+    return data
+
+
+def to_onnx_bytes(graph: Graph, precision: str = "fp32") -> bytes:
+    """The serialised ONNX model of ``graph`` at ``precision`` (``"fp32"`` or ``"int8"``),
+    cached per graph object in this process.
+
+    Write it to a ``.onnx`` file to run the network with any ONNX runtime (input
+    ``input``, NHWC float32 ``[N, H, W, 3]``; float32 outputs named after the heads; the
+    int8 model takes and returns float32 too).
     """
-    key = id(graph)
+    if precision not in PRECISIONS:
+        raise ValueError(f"Invalid precision {precision!r}. Should be one of {', '.join(PRECISIONS)}.")
+    key = (id(graph), precision)
     with _MODEL_CACHE_LOCK:
         entry = _MODEL_CACHE.get(key)
         if entry is not None and entry[0]() is graph:
             return entry[1]
-    data: bytes = build_onnx_model(graph).SerializeToString()
+    data = _build(graph, precision)
 
-    def _drop(_ref: weakref.ref[Graph], key: int = key) -> None:
+    def _drop(_ref: weakref.ref[Graph], key: tuple[int, str] = key) -> None:
         with _MODEL_CACHE_LOCK:
             current = _MODEL_CACHE.get(key)
             if current is not None and current[0] is _ref:
@@ -85,10 +102,12 @@ class OnnxRuntimeEngine:
 
     name = "onnxruntime"
 
-    def __init__(self, graph: Graph, num_threads: int | None = None) -> None:
+    def __init__(self, graph: Graph, num_threads: int | None = None, precision: str = "fp32") -> None:
         import onnxruntime as ort
 
+        model = to_onnx_bytes(graph, precision)  # validates precision, refuses int8 where unsupported
         self.graph = graph
+        self.precision = precision
         self.num_threads = default_num_threads() if num_threads is None else int(num_threads)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -100,7 +119,7 @@ class OnnxRuntimeEngine:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         options.log_severity_level = 3
-        self._session = ort.InferenceSession(to_onnx_bytes(graph), sess_options=options,
+        self._session = ort.InferenceSession(model, sess_options=options,
                                              providers=["CPUExecutionProvider"])
         self._output_names = list(OUTPUT_ROLES)
 
@@ -114,5 +133,13 @@ class OnnxRuntimeEngine:
                               displacement_bwd=bwd)
 
 
+def export_onnx(graph: Graph, path: str | os.PathLike[str], precision: str = "fp32") -> str:
+    """Write the ONNX model of ``graph`` at ``precision`` to ``path``; returns the path."""
+    data = to_onnx_bytes(graph, precision)
+    with open(path, "wb") as f:
+        f.write(data)
+    return os.fspath(path)
+
+
 __all__ = ["MAX_DEFAULT_THREADS", "OPSET", "OnnxRuntimeEngine", "build_onnx_model", "default_num_threads",
-           "to_onnx_bytes"]
+           "export_onnx", "to_onnx_bytes"]

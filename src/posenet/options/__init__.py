@@ -26,6 +26,7 @@ from .model import (
     MAX_THREADS,
     MIN_INPUT_SIDE,
     MODES,
+    PRECISIONS,
     VALID_MULTIPLIERS,
     VALID_OUTPUT_STRIDES,
     VALID_QUANT_BYTES,
@@ -53,7 +54,7 @@ from .pose import (
 
 __all__ = [
     "ARCHITECTURES", "DEFAULT_MULTIPLIERS", "DEFAULT_PRESET", "ENGINE_NAMES", "EVAL_PRESET", "MAX_IMAGE_PIXELS_DEFAULT",
-    "MAX_INPUT_SIDE_DEFAULT", "MAX_THREADS", "MIN_INPUT_SIDE", "MODES", "POSE_OPTION_SPECS", "PRESETS",
+    "MAX_INPUT_SIDE_DEFAULT", "MAX_THREADS", "MIN_INPUT_SIDE", "MODES", "POSE_OPTION_SPECS", "PRECISIONS", "PRESETS",
     "SPECS_BY_NAME", "VALID_MULTIPLIERS", "VALID_OUTPUT_STRIDES", "VALID_QUANT_BYTES", "Mode", "ModelConfig",
     "OptionSpec", "PoseOptions", "Preset", "Resolution", "ResolutionLike", "check_output_stride", "get_preset",
     "max_image_pixels", "max_input_side", "pose_options", "valid_resolution",

@@ -17,6 +17,8 @@ VALID_MULTIPLIERS: dict[str, tuple[float, ...]] = {"MobileNetV1": (0.5, 0.75, 1.
 DEFAULT_MULTIPLIERS: dict[str, float] = {"MobileNetV1": 0.75, "ResNet50": 1.0}
 VALID_QUANT_BYTES: tuple[int, ...] = (1, 2, 4)
 ENGINE_NAMES: tuple[str, ...] = ("auto", "onnxruntime", "numpy")
+PRECISIONS: tuple[str, ...] = ("fp32", "int8")
+"""Numeric precisions of the network: ``int8`` needs MobileNetV1 and the onnxruntime engine."""
 MAX_THREADS = 256
 """Upper bound of ``num_threads``."""
 
@@ -178,6 +180,7 @@ class ModelConfig:
     engine: str = "auto"
     num_threads: int | None = None
     tfjs_compat: bool = False
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         architecture = self.architecture
@@ -213,6 +216,16 @@ class ModelConfig:
             raise ValueError(f"Invalid num_threads {threads!r}. Should be an integer in [1, {MAX_THREADS}] or None.")
         if not isinstance(self.tfjs_compat, bool):
             raise ValueError(f"Invalid tfjs_compat {self.tfjs_compat!r}. Should be True or False.")
+        self._check_precision()
+
+    def _check_precision(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"Invalid precision {self.precision!r}. Should be one of {', '.join(PRECISIONS)}.")
+        if self.precision == "int8" and self.architecture != "MobileNetV1":
+            raise ValueError(f"precision='int8' is available for MobileNetV1 only, not {self.architecture}: "
+                             "its activations are unbounded ReLUs (use precision='fp32')")
+        if self.precision == "int8" and self.engine == "numpy":
+            raise ValueError("precision='int8' needs engine='onnxruntime' (or 'auto'), not 'numpy'")
 
     @property
     def input_size(self) -> tuple[int, int]:
