@@ -22,6 +22,8 @@ VIDEO_DIR = SHARED_DIR / "data" / "video"
 # unless the caller already chose a folder.
 if MODELS_DIR.is_dir():
     os.environ.setdefault("POSENET_MODEL_DIR", str(MODELS_DIR))
+if (SHARED_DIR / "models" / "movenet").is_dir():
+    os.environ.setdefault("POSENET_MOVENET_DIR", str(SHARED_DIR / "models" / "movenet"))
 
 
 def _require(path: Path) -> Path:

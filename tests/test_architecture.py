@@ -14,16 +14,17 @@ PUBLIC_MODULES = frozenset({
     "posenet", "posenet.options", "posenet.families", "posenet.serialize", "posenet.images",
     "posenet.checkpoints", "posenet.video", "posenet.draw", "posenet.evaluate", "posenet.extras",
     "posenet.errors", "posenet.keypoints", "posenet.pose", "posenet.tracking", "posenet.smoothing",
-    "posenet.geometry", "posenet.server",
+    "posenet.geometry", "posenet.server", "posenet.batch", "posenet.runtime", "posenet.classify",
 })
 """What the CLI and the server may import from the library."""
 
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"keypoints", "errors", "options", "jsmath", "extras"}),
     frozenset({"pose", "images", "preprocess", "graph", "checkpoints", "tta"}),
-    frozenset({"engines", "decode", "geometry", "refine"}),
+    frozenset({"engines", "decode", "geometry", "refine", "runtime"}),
     frozenset({"model"}),
-    frozenset({"families", "draw", "tracking", "smoothing", "serialize", "evaluate", "video"}),
+    frozenset({"families", "draw", "tracking", "smoothing", "serialize", "evaluate", "video", "batch", "classify",
+               "movenet"}),
     frozenset({"cli", "server", "__main__", "__init__"}),
 )
 """Import groups: a module may import from its own group's packages and earlier groups only."""

@@ -65,3 +65,16 @@ def test_the_default_preset_is_the_same_in_the_cli_and_the_server(net: posenet.P
     reply = client.post("/v1/poses", content=path.read_bytes(), headers={"Content-Type": "image/jpeg"})
     assert reply.json()["poses"] == library
     assert client.get("/v1/models").json()["default_preset"] == default
+
+
+@pytest.mark.parametrize("model", ["movenet-lightning", "movenet-multipose"])
+def test_a_second_family_through_the_same_cli(model: str, photos_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The family seam: `--model` picks MoveNet and the CLI answers in pose-detection's JSON
+    shape, equal to the library's, with no MoveNet code in the CLI."""
+    path = photos_dir / "ultralytics__bus.jpg"
+    detector = posenet.create_detector(model)
+    library = poses_to_json(detector.estimate(posenet.decode_image(path)))
+    assert main(["image", str(path), "--model", model, "--json", "-", "--quiet"]) == 0
+    cli = json.loads(capsys.readouterr().out)[str(path)]["poses"]
+    assert cli == library and cli and set(cli[0]["keypoints"][0]) == {"x", "y", "score", "name"}
+    assert main(["image", str(path), "--model", model, "--architecture", "ResNet50", "--quiet"]) == 2

@@ -10,7 +10,7 @@ pytest.importorskip("pycocotools")
 
 import posenet
 from posenet import PART_NAMES, Keypoint, Pose, PoseOptions, Position, serialize
-from posenet.evaluate import STAT_NAMES, coco_results, evaluate_coco, keypoint_stats, load_coco
+from posenet.evaluate import STAT_NAMES, coco_results, evaluate_coco, keypoint_stats, load_coco, missing_images
 
 GT_NAME = "person_keypoints_train2017__cocomini.json"
 
@@ -65,6 +65,7 @@ def test_real_model_on_the_subset(models_dir, coco_dir, gt, tmp_path):
     assert all(len(r["keypoints"]) == 51 and 0 <= r["score"] <= 1 for r in report.results)
     assert 0.02 < report.stats["AP"] < 0.6
     assert report.stats["AP50"] >= report.stats["AP75"]
+    assert len(report.image_ms) == len(report.image_ids) and 0 < report.median_ms < 5000 and report.missing == []
 
 
 def test_not_an_annotations_file(tmp_path):
@@ -126,3 +127,18 @@ def test_stored_pixels_multi_mode_and_the_coco_preset(rotated_set):
     evaluate_coco(model, gt, folder, "camera")
     assert model.options[1] == PoseOptions(mode="multi", max_detections=3)  # always multi
     assert model.options[2] == posenet.pose_options("camera", mode="multi")
+
+
+def test_missing_images_are_listed_and_skipped_on_request(coco_dir, gt, tmp_path):
+    records = sorted(gt.dataset["images"], key=lambda im: im["id"])
+    for im in records[1:4]:
+        (tmp_path / im["file_name"]).symlink_to(coco_dir / im["file_name"])
+    absent = missing_images(gt, tmp_path)
+    assert absent == [im["file_name"] for im in records if im not in records[1:4]]
+    assert missing_images(coco_dir / GT_NAME, coco_dir) == []
+    model = _Recorder()
+    report = evaluate_coco(model, gt, tmp_path, skip_missing=True, limit=2)  # a loaded COCO index will do
+    assert report.image_ids == [im["id"] for im in records[1:3]] and report.failures == []
+    assert report.missing == absent and len(report.image_ms) == 2 and report.median_ms is not None
+    report = evaluate_coco(model, gt, tmp_path, limit=2)  # without: the missing one is a failure
+    assert [name for name, _ in report.failures] == [records[0]["file_name"]]

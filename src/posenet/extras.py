@@ -8,9 +8,10 @@ from types import ModuleType
 from .errors import PoseNetError
 
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "video": ("cv2", "tqdm"),
+    "video": ("cv2", "av", "tqdm"),
     "eval": ("pycocotools", "tqdm"),
     "server": ("fastapi", "uvicorn", "python_multipart", "websockets"),
+    "ray": ("ray",),
 }
 """The modules each extra of ``pyproject.toml`` brings."""
 

@@ -18,13 +18,15 @@ from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
-from posenet.families import DEFAULT_MODEL, FAMILIES, PoseModel, create_detector
+from posenet.families import DEFAULT_MODEL, FAMILIES, PoseModel, create_detector, get_family
 from posenet.options import (
     ARCHITECTURES,
     DEFAULT_MULTIPLIERS,
     ENGINE_NAMES,
+    MIN_INPUT_SIDE,
     MODES,
     POSE_OPTION_SPECS,
+    PRECISIONS,
     PRESETS,
     VALID_MULTIPLIERS,
     VALID_OUTPUT_STRIDES,
@@ -34,6 +36,7 @@ from posenet.options import (
     Preset,
     Resolution,
     get_preset,
+    max_input_side,
 )
 
 from ._output import Console, UsageError, add_verbosity
@@ -44,8 +47,7 @@ from ._output import Console, UsageError, add_verbosity
 
 def bounded(kind: type[int] | type[float], low: float, high: float = math.inf, *,
             above: bool = False) -> Callable[[str], Any]:
-    """An argparse type: a finite ``kind`` number ``>= low`` (``> low`` with ``above``)
-    and ``<= high``."""
+    """An argparse type: a finite ``kind`` number ``>= low`` (``> low`` with ``above``) and ``<= high``."""
     what = "an integer" if kind is int else "a number"
     rule = f"> {low:g}" if above else f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}]"
 
@@ -67,16 +69,16 @@ fraction = bounded(float, 0, 1)
 
 
 def resolution(text: str) -> Resolution:
-    """``N`` (square) or ``WIDTHxHEIGHT``, as :meth:`Resolution.parse` reads it."""
+    """``N`` (square) or ``WIDTHxHEIGHT``, as :meth:`Resolution.parse` reads it; an error names the bounds."""
     try:
         return Resolution.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    except ValueError:
+        bounds = f"[{MIN_INPUT_SIDE}, {max_input_side()}] (POSENET_MAX_INPUT_SIDE raises the top), got {text}"
+        raise argparse.ArgumentTypeError(f"expected N or WxH, each side a whole number of pixels in {bounds}") from None
 
 
 def spec_type(spec: OptionSpec) -> Callable[[str], Any]:
-    """The argparse type of a numeric pose option: parsed, then checked by the spec
-    (booleans and choices are argparse actions and choices)."""
+    """The argparse type of a numeric pose option: parsed, then checked by the spec (booleans, choices: actions)."""
 
     def parse(text: str) -> Any:
         try:
@@ -123,6 +125,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                        help=f"inference engine (default {d['engine']}: ONNX Runtime if installed)")
     group.add_argument("--threads", dest="num_threads", type=int, default=d["num_threads"], metavar="N",
                        help="engine threads (default: the engine's choice)")
+    group.add_argument("--precision", choices=PRECISIONS, default=d["precision"],
+                       help=f"network precision (default {d['precision']}); int8: MobileNetV1 on ONNX Runtime, "
+                            "built from the checkpoint on first use (~2 s, then cached)")
     group.add_argument("--model-url", default=d["model_url"], metavar="PATH|URL",
                        help="a model JSON, its folder or an http(s) URL instead of the official checkpoint")
     group.add_argument("--tfjs-compat", action="store_true", default=d["tfjs_compat"],
@@ -173,11 +178,8 @@ def _preset_help(default: str) -> str:
 
 
 def pose_parent(default_preset: str, *, mode_flag: bool = True, drawing: bool = True) -> argparse.ArgumentParser:
-    """A parent parser with the pose option group, defaults from ``default_preset``.
-
-    Without ``mode_flag`` there is no ``--multi`` and the mode is multi (``posenet
-    eval``); ``drawing`` adds ``--boxes``.
-    """
+    """A parent parser with the pose option group, defaults from ``default_preset``. Without
+    ``mode_flag`` there is no ``--multi`` and the mode is multi (``posenet eval``); ``drawing`` adds ``--boxes``."""
     preset = get_preset(default_preset)
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("pose options")
@@ -229,15 +231,23 @@ def make_parents() -> Parents:
 
 
 def resolve(args: argparse.Namespace) -> None:
-    """Validate the model and pose options once: sets ``args.model_config``
-    (:class:`ModelConfig`) and ``args.pose_options`` where the verb has them; a
-    ``ValueError`` from either becomes a :class:`UsageError`."""
+    """Validate the model and pose options once: sets ``args.model_config`` (:class:`ModelConfig`) and
+    ``args.pose_options`` where the verb has them; a ``ValueError`` from either becomes a :class:`UsageError`."""
     try:
         if hasattr(args, "preset"):
             overrides = {spec.name: getattr(args, spec.name) for spec in POSE_OPTION_SPECS}
             args.pose_options = get_preset(args.preset).options(args.mode, **overrides)
         if hasattr(args, "architecture"):
-            args.model_config = ModelConfig(**{f.name: getattr(args, f.name) for f in fields(ModelConfig)})
+            config_type = get_family(args.model).config_type
+            taken = {f.name for f in fields(config_type)}
+            defaults = ModelConfig()
+            foreign = [f.name for f in fields(ModelConfig) if f.name not in taken and hasattr(args, f.name)
+                       and getattr(args, f.name) not in (None, getattr(defaults, f.name))]
+            if foreign:
+                flags = ", ".join("--" + name.replace("_", "-") for name in foreign)
+                raise ValueError(f"--model {args.model} does not take {flags}")
+            given = {name: getattr(args, name) for name in taken if hasattr(args, name)}
+            args.model_config = config_type(**given)  # a field without a flag keeps its default
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

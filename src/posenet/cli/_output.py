@@ -1,5 +1,5 @@
-"""What the verbs share for output: messages on stderr, output-path checks, JSON
-writers and progress bars. Results go to stdout or files; messages to stderr."""
+"""What the verbs share for messages: the console on stderr, one-line errors, progress
+bars (files written: :mod:`._files`). Results go to stdout or files; messages to stderr."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import argparse
 import importlib
 import sys
 from collections.abc import Iterable
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from posenet import PoseNetError
-from posenet.serialize import dumps
 
 
 class CliError(Exception):
@@ -23,7 +21,8 @@ class UsageError(Exception):
 
 
 class Console:
-    """Messages on stderr: ``info`` unless quiet, ``debug`` when verbose, ``error`` always."""
+    """Messages on stderr: ``info`` unless quiet, ``debug`` when verbose, ``warning`` and
+    ``error`` always."""
 
     def __init__(self, quiet: bool = False, verbose: bool = False) -> None:
         self.quiet, self.verbose = quiet, verbose
@@ -35,6 +34,9 @@ class Console:
     def debug(self, message: str) -> None:
         if self.verbose:
             print(message, file=sys.stderr, flush=True)
+
+    def warning(self, message: str) -> None:
+        print(f"posenet: warning: {message}", file=sys.stderr, flush=True)
 
     def error(self, message: str) -> None:
         print(f"posenet: error: {message}", file=sys.stderr, flush=True)
@@ -49,7 +51,10 @@ def add_verbosity(parser: argparse.ArgumentParser, default: Any) -> None:
 
 def one_line(exc: BaseException) -> str:
     """The exception as one line; the type is named unless the error is an expected one
-    (this package's errors, file-system errors, :class:`CliError`)."""
+    (this package's errors, file-system errors, :class:`CliError`). A file-system error
+    reads ``FILE: reason`` (not ``[Errno 2] No such file or directory: 'FILE'``)."""
+    if isinstance(exc, OSError) and not isinstance(exc, PoseNetError) and exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror.lower()}"
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if is_expected(exc) else f"{type(exc).__name__}: {text}"
 
@@ -57,69 +62,6 @@ def one_line(exc: BaseException) -> str:
 def is_expected(exc: BaseException) -> bool:
     """Whether ``exc`` is a failure users cause (no traceback needed to understand it)."""
     return isinstance(exc, (PoseNetError, OSError, CliError))
-
-
-# ---------------------------------------------------------------------------------------
-# Output paths
-
-
-def resolved(paths: Iterable[Path]) -> set[Path]:
-    """The absolute, symlink-free form of each path (to compare outputs with inputs)."""
-    return {p.resolve() for p in paths}
-
-
-def check_target(path: Path, overwrite: bool, inputs: set[Path]) -> None:
-    """Refuse to write over an input (``inputs``: :func:`resolved` paths; ever), onto a
-    folder, or over an existing file without ``--overwrite``."""
-    if path.resolve() in inputs:
-        raise CliError(f"refusing to write {path} over an input file; choose another output")
-    if path.is_dir():
-        raise CliError(f"{path} is a folder, expected a file name")
-    if path.exists() and not overwrite:
-        raise CliError(f"{path} already exists; pass --overwrite to replace it")
-
-
-def check_targets(targets: Iterable[str | None], overwrite: bool, inputs: set[Path]) -> None:
-    """:func:`check_target` for each named file (``None`` and ``-`` = stdout are skipped)."""
-    for target in targets:
-        if target is not None and target != "-":
-            check_target(Path(target), overwrite, inputs)
-
-
-def open_output(target: str) -> IO[str]:
-    """stdout for ``-``, else the file, its folder created (checked beforehand with
-    :func:`check_target`)."""
-    if target == "-":
-        return sys.stdout
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("w", encoding="utf-8")
-
-
-def close_output(sink: IO[str] | None) -> None:
-    """Close what :func:`open_output` opened (never stdout)."""
-    if sink is not None and sink is not sys.stdout:
-        sink.close()
-
-
-def write_output(target: str, text: str) -> None:
-    """Write ``text`` to stdout (``-``) or a file."""
-    sink = open_output(target)
-    try:
-        sink.write(text)
-    finally:
-        close_output(sink)
-
-
-def write_json_object(target: str, items: Iterable[tuple[str, Any]]) -> None:
-    """A JSON object with one line per ``(key, JSON-ready value)`` item."""
-    lines = (f"  {dumps(key)}: {dumps(value)}" for key, value in items)
-    write_output(target, "{\n" + ",\n".join(lines) + "\n}\n")
-
-
-def write_json(target: str, value: Any) -> None:
-    """One compact JSON document and a newline."""
-    write_output(target, dumps(value) + "\n")
 
 
 # ---------------------------------------------------------------------------------------
@@ -154,3 +96,9 @@ def counted(items: list[Any], console: Console, unit: str) -> Iterable[Any]:
 def plural(count: int, noun: str) -> str:
     """``1 pose``, ``2 poses``."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def naming(path: object, message: str) -> str:
+    """``message`` about ``path``, naming it once: prefixed with it unless it already
+    names it (this package's errors do)."""
+    return message if str(path) in message else f"{path}: {message}"

@@ -6,6 +6,7 @@ import argparse
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from posenet.options import DEFAULT_PRESET
 from posenet.serialize import error_record, image_record
 
 from ._args import Parents, load_model
-from ._output import CliError, Console, check_target, one_line, plural, resolved, write_json_object
+from ._files import STDOUT, JsonObjectWriter, Targets, replacing
+from ._output import CliError, Console, naming, one_line, plural
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 """Files a folder argument contributes (by extension, case-insensitive)."""
@@ -38,6 +40,7 @@ JSON: {"<file>": {"width": W, "height": H, "poses": [{"score", "keypoints": [{"s
 Poses scoring under --min-pose-confidence are neither written nor drawn; keypoints
 under --min-part-confidence are not drawn (all 17 are always in the JSON). Defaults
 come from --preset (camera: the reference camera demo's thresholds).
+The JSON is written as images are done, and closed properly on Ctrl+C or SIGTERM.
 Existing files are never replaced without --overwrite, inputs never.
 """
 
@@ -54,9 +57,19 @@ def add_parser(subparsers: Any, parents: Parents) -> None:
     p.set_defaults(run=run)
 
 
-def collect_images(paths: Sequence[str], console: Console) -> list[Path]:
-    """Files as given, plus the image files directly inside each folder (sorted)."""
-    found: list[Path] = []
+@dataclass
+class Inputs:
+    """The images to process, and the paths given that are none (``path -> reason``)."""
+
+    images: list[Path] = field(default_factory=list)
+    problems: dict[Path, str] = field(default_factory=dict)
+
+
+def collect_images(paths: Sequence[str], console: Console) -> Inputs:
+    """Files as given, plus the image files directly inside each folder (sorted), each
+    once; a path that does not exist is a problem (a name without an image extension
+    may have been meant as a folder)."""
+    found = Inputs()
     for text in paths:
         path = Path(text)
         if path.is_dir():
@@ -64,83 +77,113 @@ def collect_images(paths: Sequence[str], console: Console) -> list[Path]:
             images = [p for p in inside if p.suffix.lower() in IMAGE_SUFFIXES]
             console.debug(f"{path}: {len(images)} images, {len(inside) - len(images)} other files skipped")
             if not images:
-                console.error(f"{path}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
-            found += images
+                console.warning(f"{text}: no image files in this folder ({' '.join(sorted(IMAGE_SUFFIXES))})")
+            found.images += images
+        elif not path.exists() and (text.endswith(("/", "\\")) or path.suffix.lower() not in IMAGE_SUFFIXES):
+            found.problems[path] = f"{text}: no such file or folder"
         else:
-            found.append(path)
+            found.images.append(path)
+    found.images = list(dict.fromkeys(found.images))
     return found
 
 
-def plan_outputs(inputs: list[Path], out_dir: Path, overwrite: bool) -> dict[Path, Path]:
+def plan_outputs(inputs: list[Path], out_dir: Path, targets: Targets) -> dict[Path, Path]:
     """Where each annotated image goes: ``out_dir / <input file name>``; checked up front."""
     if out_dir.exists() and not out_dir.is_dir():
         raise CliError(f"--out {out_dir} is a file; it must be a folder")
     plan: dict[Path, Path] = {}
     seen: dict[Path, Path] = {}
-    sources = resolved(inputs)
     for source in inputs:
         target = out_dir / source.name
         if target in seen:
             raise CliError(f"{seen[target]} and {source} would both be written to {target}; annotate them separately")
         seen[target] = source
-        check_target(target, overwrite, sources)
+        targets.add(target, f"the annotated copy of {source}")
         plan[source] = target
     return plan
 
 
 def save_image(array: np.ndarray, path: Path) -> None:
-    """Write uint8 RGB ``array``; JPEG at quality 95."""
+    """Write uint8 RGB ``array`` (JPEG at quality 95) through a new file renamed over
+    ``path`` when complete."""
     from PIL import Image
 
     image = Image.fromarray(array)
-    if path.suffix.lower() in (".jpg", ".jpeg"):
-        image.save(path, quality=95)
-    else:
-        image.save(path)
+    with replacing(path) as temp:
+        if path.suffix.lower() in (".jpg", ".jpeg"):
+            image.save(temp, quality=95)
+        else:
+            image.save(temp)
 
 
 def _one_image(model: PoseModel, path: Path, options: PoseOptions, target: Path | None,
                boxes: bool) -> dict[str, Any]:
     """Estimate (and draw) one image; returns its JSON record."""
     rgb = decode_image(path)  # EXIF orientation applied
+    model.reset()  # photos are unrelated: no state from the previous one (video models)
     poses = model.estimate(rgb, options)
     if target is not None:
         save_image(draw_poses(rgb, poses, options.min_part_score, options.min_pose_score, draw_boxes=boxes), target)
     return image_record(rgb.shape[1], rgb.shape[0], poses)
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
-    """Exit code 1 if any image failed (the others are still done)."""
-    options: PoseOptions = args.pose_options
-    inputs = collect_images(args.paths, console)
-    if not inputs:
-        raise CliError("no images to process")
-    out_dir = Path(args.out) if args.out else None
-    plan = plan_outputs(inputs, out_dir, args.overwrite) if out_dir else {}
-    json_target = args.json if args.json or out_dir else "-"
-    if json_target and json_target != "-":
-        check_target(Path(json_target), args.overwrite, resolved(inputs))
-    model = load_model(args, console)
-    if out_dir:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {}
-    failed = 0
-    start = time.perf_counter()
-    for path in inputs:
+def _fail(path: Path, message: str, console: Console, sink: JsonObjectWriter | None) -> None:
+    console.error(naming(path, message))
+    if sink is not None:
+        sink.add(str(path), error_record(naming(path, message)))
+
+
+def _process(model: PoseModel | None, args: argparse.Namespace, found: Inputs, plan: dict[Path, Path],
+             sink: JsonObjectWriter | None, console: Console) -> int:
+    """Every image in turn, each result written as it comes; returns how many failed."""
+    for path, problem in found.problems.items():
+        _fail(path, problem, console, sink)
+    failed = len(found.problems)
+    if model is None:
+        return failed
+    for path in found.images:
         try:
-            record = _one_image(model, path, options, plan.get(path), args.boxes)
+            record = _one_image(model, path, args.pose_options, plan.get(path), args.boxes)
         except Exception as exc:  # noqa: BLE001 - one bad image must not stop the others
             failed += 1
-            console.error(f"{path}: {one_line(exc)}")
+            _fail(path, one_line(exc), console, sink)
             if console.verbose:
                 traceback.print_exc()
-            results[str(path)] = error_record(one_line(exc))
             continue
-        results[str(path)] = record
+        if sink is not None:
+            sink.add(str(path), record)
         where = f" -> {plan[path]}" if path in plan else ""
         console.info(f"{path}: {plural(len(record['poses']), 'pose')}{where}")
-    if json_target:
-        write_json_object(json_target, results.items())
+    return failed
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    """Exit code 1 if any image failed (the others are still done)."""
+    found = collect_images(args.paths, console)
+    if not found.images and not found.problems:
+        raise CliError("no images to process")
+    targets = Targets(found.images, args.overwrite)
+    out_dir = Path(args.out) if args.out else None
+    plan = plan_outputs(found.images, out_dir, targets) if out_dir else {}
+    json_target = args.json if args.json or out_dir else STDOUT
+    targets.add(json_target, "--json")
+    model = load_model(args, console) if found.images else None
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    total = len(found.images) + len(found.problems)
+    start = time.perf_counter()
+    sink = JsonObjectWriter(json_target) if json_target else None
+    try:
+        failed = _process(model, args, found, plan, sink, console)
+    except KeyboardInterrupt:
+        done = sink.count if sink is not None else 0
+        where = f"; {sink.target} holds those" if sink is not None and sink.target != STDOUT else ""
+        console.info(f"stopped after {done} of {total} images{where}")
+        raise
+    finally:
+        if sink is not None:
+            sink.close()
     elapsed = time.perf_counter() - start
-    console.info(f"{len(inputs) - failed} of {len(inputs)} images done, {failed} failed ({elapsed:.1f} s)")
+    where = f" -> {json_target}" if json_target and json_target != STDOUT else ""
+    console.info(f"{total - failed} of {total} images done, {failed} failed ({elapsed:.1f} s){where}")
     return 1 if failed else 0

@@ -9,13 +9,14 @@ from typing import Any
 
 from posenet import checkpoints
 from posenet.checkpoints import Checkpoint
+from posenet.options import DEFAULT_MULTIPLIERS, ModelConfig
 
 from ._args import Parents
 from ._output import Console, UsageError, one_line, progress_bar
 
 EPILOG = """\
 examples:
-  posenet models list                         the 27 official checkpoints, size, where they are
+  posenet models list                         the 27 official checkpoints: size, where, options to use them
   posenet models list --json
   posenet models fetch                        download the default checkpoint
   posenet models fetch resnet50-float-stride16 mobilenet-quant2-050-stride8
@@ -25,7 +26,8 @@ examples:
 Checkpoints are looked up in $POSENET_MODEL_DIR (a folder laid out like the official URL
 tree), then in the cache ($POSENET_CACHE_DIR, default ~/.cache/posenet-py). LOCATION says
 which one holds a complete copy ("model dir", "cache"), or "incomplete" (shards missing:
-fetch repairs it) or "not on disk".
+fetch repairs it) or "not on disk". OPTIONS are the model options that load it, e.g.
+`posenet image a.jpg --multiplier 0.5 --quant-bytes 2`.
 """
 
 
@@ -77,19 +79,30 @@ def select(names: Sequence[str], all_: bool, default: Callable[[], list[Checkpoi
     return [by_name[n] for n in names]
 
 
+def model_flags(c: Checkpoint) -> str:
+    """The model options that load the checkpoint (only those not at their default)."""
+    default = ModelConfig()
+    flags = [f"--architecture {c.architecture}"] * (c.architecture != default.architecture)
+    if c.architecture == "MobileNetV1" and c.multiplier != DEFAULT_MULTIPLIERS[c.architecture]:
+        flags.append(f"--multiplier {c.multiplier}")
+    flags += [f"--quant-bytes {c.quant_bytes}"] * (c.quant_bytes != default.quant_bytes)
+    flags += [f"--output-stride {c.output_stride}"] * (c.output_stride != default.output_stride)
+    return " ".join(flags) or "(the default)"
+
+
 def run_list(args: argparse.Namespace, console: Console) -> int:
-    """A table (or JSON) of every official checkpoint and where it is."""
+    """A table (or JSON) of every official checkpoint: size, where it is, the options that
+    load it (the name says architecture, weights, multiplier and stride)."""
     rows = checkpoints.all_status()
     if args.json:
         print(json.dumps([s.to_dict() for s in rows], indent=2))
         return 0
-    print(f"{'NAME':<30} {'ARCHITECTURE':<12} {'MULT':>4} {'WEIGHTS':<7} {'STRIDE':>6} {'SIZE':>9}  LOCATION")
+    print(f"{'NAME':<30} {'SIZE':>9}  {'LOCATION':<11}  OPTIONS")
     for s in rows:
-        c = s.checkpoint
         size = ("" if s.size_exact else "~") + _mb(s.size_bytes)
-        print(f"{c.name:<30} {c.architecture:<12} {c.multiplier:>4.2f} {c.precision:<7} "
-              f"{c.output_stride:>6} {size:>9}  {s.location}")
-    console.info("~ = expected download size; fetch with: posenet models fetch NAME")
+        print(f"{s.checkpoint.name:<30} {size:>9}  {s.location:<11}  {model_flags(s.checkpoint)}")
+    console.info("~ = expected download size; fetch with: posenet models fetch NAME; "
+                 "OPTIONS: what `posenet image`, `video`, `eval` and `serve` need to use it")
     return 0
 
 

@@ -1,30 +1,27 @@
 """``posenet video``: poses in every frame of a video; annotated video and JSON Lines.
 
 The work is :func:`posenet.video.process_video` (read, prefetched -> estimate -> track ->
-smooth); this verb draws and encodes each frame in a background thread while the next
-one is estimated, and writes one JSON line per source frame.
+smooth); :mod:`._video_out` draws and encodes each frame in a background thread while
+the next one is estimated, and writes one JSON line per source frame.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import importlib.util
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from posenet import PoseModel, PoseOptions, PoseSmoother, PoseTracker
-from posenet.draw import draw_poses
-from posenet.extras import require
+from posenet.extras import MissingExtraError, require
 from posenet.options import DEFAULT_PRESET
-from posenet.serialize import dumps, frame_record
 
 from ._args import Parents, count, fraction, load_model, non_negative, positive
-from ._output import Console, UsageError, check_targets, close_output, open_output, progress_bar, resolved
+from ._files import STDOUT, Targets, is_stream
+from ._output import CliError, Console, UsageError, plural
+from ._video_out import Tally, annotate
 
 if TYPE_CHECKING:
-    from posenet.video import FrameResult, VideoInfo, VideoReader, VideoWriter
+    from posenet.video import VideoReader
 
 EPILOG = """\
 examples:
@@ -35,10 +32,15 @@ examples:
   posenet video webcam.mp4 --preset reference --multi --flip --json -
 
 Each JSON line: {"frame": N, "time_s": T, "poses": [...]} (with --track each pose also
-has "track_id"); a frame that fails to decode: {"frame", "time_s", "poses": [],
-"error": "failed to decode"}, a black frame in the video, and exit code 1 at the end.
-The output video has the source's size and frame rate and one frame per source frame.
-Codec from the extension: .mp4/.mov/.mkv/.m4v mp4v, .avi MJPG, .webm VP8 (--fourcc to choose).
+has "track_id"). A frame that fails to decode, or that the file declares but no longer
+holds (a damaged or cut-short file): {"frame", "time_s", "poses": [], "error": "failed to
+decode" | "missing from the file"}, a black frame in the video, exit code 1 at the end.
+Frames are numbered by their time in the source.
+The output video has the source's frame rate and one frame per source frame, at the
+source's size (an odd width or height gets one more pixel: 4:2:0 video needs even sizes).
+Codec from the extension: .mp4/.m4v/.mov/.mkv H.264 (plays in browsers), .avi MJPG,
+.webm VP8 (--fourcc to choose another OpenCV codec, e.g. mp4v). The video is written
+under a temporary name and renamed when complete; Ctrl+C or SIGTERM keeps the frames done.
 Pose defaults come from --preset (camera: the reference camera demo's thresholds).
 """
 
@@ -64,117 +66,84 @@ def add_parser(subparsers: Any, parents: Parents) -> None:
                    help="lower = smoother when still (default 1.0)")
     p.add_argument("--smooth-beta", type=non_negative, default=0.01, metavar="B",
                    help="higher = less lag when moving (default 0.01)")
-    p.add_argument("--fourcc", metavar="CODE", help="output codec, e.g. mp4v or MJPG (default: from the extension)")
+    p.add_argument("--fourcc", metavar="CODE",
+                   help="output codec, e.g. avc1 (H.264), mp4v or MJPG (default: from the extension)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(run=run)
 
 
-def _draw_and_write(writer: VideoWriter, result: FrameResult, options: PoseOptions, boxes: bool) -> None:
-    assert result.image is not None
-    writer.write(draw_poses(result.image, result.poses, options.min_part_score, options.min_pose_score, boxes,
-                            result.track_ids))
+def _require_video() -> None:
+    require("video", "posenet video")
+    if importlib.util.find_spec("av") is None:
+        raise MissingExtraError("posenet video needs the video extra (av is missing): pip install 'posenet-py[video]'")
 
 
-class _Outputs:
-    """Where frame results go: the annotated video (drawn and encoded in a background
-    thread, in order) and the JSON lines."""
-
-    def __init__(self, out: str | None, json_target: str | None, info: VideoInfo, fourcc: str | None,
-                 options: PoseOptions, boxes: bool) -> None:
-        from posenet.video import Background, VideoWriter
-
-        self.options, self.boxes = options, boxes
-        self.background = Background()
-        self.writer: VideoWriter | None = None
-        self.sink: IO[str] | None = None
-        self.black = np.zeros((info.height, info.width, 3), np.uint8)
-        try:
-            if out:
-                Path(out).parent.mkdir(parents=True, exist_ok=True)
-                self.writer = VideoWriter(out, info.width, info.height, info.fps, fourcc)
-            self.sink = open_output(json_target) if json_target else None
-        except BaseException:
-            self.close()
-            raise
-
-    def put(self, result: FrameResult) -> None:
-        """Queue the frame for the video (black if it failed to decode); write its JSON line."""
-        if self.writer is not None:
-            if result.image is None:
-                self.background.submit(self.writer.write, self.black)
-            else:
-                self.background.submit(_draw_and_write, self.writer, result, self.options, self.boxes)
-        if self.sink is not None:
-            record = frame_record(result.index, result.time_s, result.poses, result.track_ids, result.error)
-            self.sink.write(dumps(record) + "\n")
-
-    def finish(self) -> None:
-        """Wait for the queued frames; re-raise a drawing or encoding error."""
-        self.background.close()
-
-    def close(self) -> None:
-        try:
-            self.background.close()
-        finally:
-            if self.writer is not None:
-                self.writer.close()
-            close_output(self.sink)
+def _check_paths(args: argparse.Namespace, source: Path, json_target: str | None) -> None:
+    """The input is a file; the outputs are files that are neither it nor each other."""
+    if source.is_dir():
+        raise CliError(f"{source} is a folder, not a video file")
+    if not source.exists():
+        raise CliError(f"{source}: no such file")
+    if args.out and is_stream(Path(args.out)):
+        raise CliError(f"--out {args.out}: a video must be written to a file (its container needs seeking)")
+    targets = Targets([source], args.overwrite)
+    targets.add(args.out, "--out")
+    targets.add(json_target, "--json")
 
 
-def _annotate(model: PoseModel, reader: VideoReader, args: argparse.Namespace, json_target: str | None,
-              console: Console) -> tuple[int, int, float]:
-    """Run the pipeline over the reader; returns (frames, frames that failed, seconds)."""
-    from posenet.video import process_video
+def _check_range(reader: VideoReader, args: argparse.Namespace, source: Path) -> None:
+    """Refuse a --start / --end that holds no frame (before the model is loaded)."""
+    if reader.frames_in_range() != 0:
+        return
+    duration = reader.duration_s
+    length = f"{duration:.3f} s long" if duration is not None else "length unknown"
+    if duration is not None and args.start >= duration:
+        raise CliError(f"--start {args.start:g} s is past the end of {source} ({length}); nothing to do")
+    end = "the end" if args.end is None else f"--end {args.end:g} s"
+    raise CliError(f"no frame of {source} ({length}) is between --start {args.start:g} s and {end}")
 
-    options: PoseOptions = args.pose_options
-    tracker = PoseTracker(args.track_oks, args.track_max_age) if args.track else None
-    smoother = PoseSmoother(args.smooth_min_cutoff, args.smooth_beta) if args.smooth else None
-    outputs = _Outputs(args.out, json_target, reader.info, args.fourcc, options, args.boxes)
-    results = process_video(model, reader, options, tracker=tracker, smoother=smoother)
-    bar = progress_bar(console, total=reader.frames_in_range(), unit="frame")
-    frames = failed = 0
-    start = time.perf_counter()
-    try:
-        for result in results:
-            frames += 1
-            if not result.ok:
-                failed += 1
-                console.error(f"frame {result.index} ({result.time_s:.3f} s) failed to decode; written black")
-            outputs.put(result)
-            if bar is not None:
-                bar.update()
-        outputs.finish()
-        elapsed = time.perf_counter() - start
-    finally:
-        if bar is not None:
-            bar.close()
-        results.close()  # stops the prefetch thread before the reader is closed
-        outputs.close()
-    return frames, failed, elapsed
+
+def _describe(reader: VideoReader, source: Path, video: bool, console: Console) -> None:
+    info = reader.info
+    frames = plural(info.frame_count, "frame") if info.frame_count else "? frames"
+    console.info(f"{source}: {info.width}x{info.height}, {info.fps:.5g} fps, {frames}")
+    if video and (info.width % 2 or info.height % 2):
+        console.info(f"odd size: the output video is {info.width + info.width % 2}x{info.height + info.height % 2} "
+                     "(4:2:0 video needs even sizes; the last column or row is repeated)")
+
+
+def _summary(tally: Tally, args: argparse.Namespace, json_target: str | None) -> str:
+    parts = [f"{tally.missing} missing from the file"] * bool(tally.missing)
+    parts += [f"{tally.undecoded} failed to decode"] * bool(tally.undecoded)
+    failed = f"{tally.failed} failed" + (f" ({', '.join(parts)})" if parts else "")
+    fps = tally.frames / tally.seconds if tally.seconds > 0 else 0.0
+    written = [str(p) for p in (args.out, json_target) if p and p != STDOUT]
+    where = f" -> {', '.join(written)}" if written else ""
+    return f"{plural(tally.frames, 'frame')}, {failed}, {tally.seconds:.1f} s ({fps:.1f} fps){where}"
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    """Exit code 1 if any frame failed to decode (every frame is still accounted for)."""
+    """Exit code 1 if any frame was not had (every frame is still accounted for)."""
     if args.end is not None and args.end <= args.start:
         raise UsageError(f"--end ({args.end} s) must be after --start ({args.start} s)")
-    require("video", "posenet video")
+    _require_video()
     from posenet.video import VideoReader
 
     source = Path(args.input)
-    json_target = args.json if args.json or args.out else "-"
-    check_targets((args.out, json_target), args.overwrite, resolved([source]))
+    json_target = args.json if args.json or args.out else STDOUT
+    _check_paths(args, source, json_target)
     if args.smooth and args.pose_options.mode == "multi" and not args.track:
         args.track = True
         console.info("--smooth with --multi smooths each person separately: tracking enabled")
     reader = VideoReader(source, args.start, args.end)
     try:
+        _check_range(reader, args, source)
+        _describe(reader, source, bool(args.out), console)
         model = load_model(args, console)
-        info = reader.info
-        console.info(f"{source}: {info.width}x{info.height}, {info.fps:.3g} fps, {info.frame_count or '?'} frames")
-        frames, failed, elapsed = _annotate(model, reader, args, json_target, console)
+        tally = annotate(model, reader, args, json_target, console)
     finally:
         reader.close()
-    fps = frames / elapsed if elapsed > 0 else 0.0
-    where = f" -> {args.out}" if args.out else ""
-    console.info(f"{frames} frames, {failed} failed to decode, {elapsed:.1f} s ({fps:.1f} fps){where}")
-    return 1 if failed else 0
+    if tally.frames == 0:
+        raise CliError(f"no frame could be read from {source}")
+    console.info(_summary(tally, args, json_target))
+    return 1 if tally.failed else 0

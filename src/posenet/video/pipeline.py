@@ -22,10 +22,15 @@ from ..options import PoseOptions, pose_options
 from ..pose import Pose
 from ..smoothing import PoseSmoother
 from ..tracking import PoseTracker
-from .io import VideoFrame, prefetch
+from .reader import VideoFrame
+from .threads import prefetch
 
 DECODE_FAILED = "failed to decode"
 """The ``error`` of a :class:`FrameResult` whose frame could not be decoded."""
+
+FRAME_MISSING = "missing from the file"
+"""The ``error`` of a :class:`FrameResult` whose frame the file no longer holds (a hole,
+or the file was cut short: :attr:`VideoFrame.missing <posenet.video.VideoFrame.missing>`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +39,9 @@ class FrameResult:
 
     ``index`` is the source frame number (from 0, presentation order) and ``time_s`` its
     presentation time in seconds; ``image`` the decoded uint8 ``[H, W, 3]`` RGB frame, or
-    ``None`` when it could not be decoded (then ``poses`` is empty and ``error`` says
-    why). ``poses`` are in the frame's pixels, smoothed if a smoother was given;
+    ``None`` when it could not be had (then ``poses`` is empty and ``error`` says why:
+    :data:`DECODE_FAILED` or :data:`FRAME_MISSING`). ``poses`` are in the frame's pixels,
+    smoothed if a smoother was given;
     ``track_ids[i]`` is the person id of ``poses[i]`` when a tracker was given, else
     ``track_ids`` is ``None``.
     """
@@ -78,7 +84,8 @@ def process_video(
     try:
         for frame in frames:
             if frame.image is None:
-                yield FrameResult(frame.index, frame.time_s, None, (), None, DECODE_FAILED)
+                yield FrameResult(frame.index, frame.time_s, None, (), None,
+                                  FRAME_MISSING if frame.missing else DECODE_FAILED)
                 continue
             poses = model.estimate(frame.image, opts)
             ids = [t.track_id for t in tracker.update(poses)] if tracker is not None else None
