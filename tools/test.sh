@@ -14,7 +14,7 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[all,test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[all,ray,test]"
 browser=0
 bash tools/ci/install_browser.sh || browser=$?
 if [ "$browser" -eq 3 ] && [ "${CI:-}" != "true" ]; then

@@ -25,8 +25,8 @@ from typing import Any
 
 import posenet
 
-from . import eval as eval_verb
 from . import batch, classify, export, image, models, serve, video
+from . import eval as eval_verb
 from ._args import make_parents, resolve
 from ._output import Console, UsageError, add_verbosity, is_expected, one_line
 
