@@ -203,7 +203,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "most-accurate",
-            "accurate plus flip test-time augmentation and output stride 8 (about 4x the time)",
+            "accurate plus flip test-time augmentation and output stride 8 (about 5x the time)",
             PoseOptions(mode="single", min_part_score=0.1, score_threshold=0.1, **_ACCURATE, single_from_multi=True,
                         flip_test=True, output_stride=8),
             PoseOptions(mode="multi", max_detections=20, score_threshold=0.1, nms_radius=20.0, min_part_score=0.1,
