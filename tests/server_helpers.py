@@ -1,4 +1,5 @@
-"""Test helpers for the HTTP service: one shared real model and a live uvicorn server."""
+"""Test helpers for the HTTP service: one shared real model, a live uvicorn server configured
+as ``posenet serve`` configures it, and a model wrapper that lets a test hold calls."""
 
 from __future__ import annotations
 
@@ -23,20 +24,64 @@ def real_net() -> Any:
         pytest.skip(f"default checkpoint unavailable: {exc}")
 
 
-class LiveServer:
-    """``app`` served by uvicorn on 127.0.0.1 at a free port, in a background thread."""
+class GatedModel:
+    """The real model, but each ``estimate`` first counts itself in (``inside``, ``entered``)
+    and waits for ``gate`` (set: no waiting); ``barrier`` (if set) must be passed by that
+    many calls at once, which only concurrent calls can do."""
 
-    def __init__(self, app: Any, *, ws_max_size: int = 16 * 1024 * 1024, **config: Any) -> None:
+    family = "posenet"
+
+    def __init__(self, net: Any, *, gate_open: bool = False, barrier: int = 0) -> None:
+        self.net = net
+        self.gate = threading.Event()
+        if gate_open:
+            self.gate.set()
+        self.barrier = threading.Barrier(barrier, timeout=10) if barrier else None
+        self.inside = 0
+        self.entered = threading.Semaphore(0)
+        self.spans: list[tuple[float, float]] = []
+        self._lock = threading.Lock()
+
+    def info(self) -> Any:
+        return self.net.info()
+
+    def estimate(self, image: Any, options: Any = None, **overrides: Any) -> Any:
+        start = time.perf_counter()
+        with self._lock:
+            self.inside += 1
+        self.entered.release()
+        try:
+            if self.barrier is not None:
+                self.barrier.wait()
+            if not self.gate.wait(timeout=20):
+                raise RuntimeError("the test never opened the gate")
+            return self.net.estimate(image, options, **overrides)
+        finally:
+            with self._lock:
+                self.inside -= 1
+                self.spans.append((start, time.perf_counter()))
+
+    def wait_inside(self, count: int, timeout: float = 10) -> None:
+        """Block until ``count`` calls have entered ``estimate``."""
+        for _ in range(count):
+            assert self.entered.acquire(timeout=timeout), "estimate was not called"
+
+
+class LiveServer:
+    """``app`` served by uvicorn on 127.0.0.1 at a free port, in a background thread, with
+    the settings of ``posenet serve`` (:func:`posenet.server.run.server_config`)."""
+
+    def __init__(self, app: Any, **config: Any) -> None:
         import uvicorn
+
+        from posenet.server.run import server_config
 
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        cfg = uvicorn.Config(app, log_level="warning", ws_max_size=ws_max_size, lifespan="on",
-                             server_header=False, **config)
-        self.server = uvicorn.Server(cfg)
+        self.server = uvicorn.Server(server_config(app, log_level="warning", **config))
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )

@@ -38,9 +38,9 @@ from posenet.server.app import STATIC_DIR
 from posenet.server.errors import ApiError
 
 try:  # tests/ as a package or as a plain folder on sys.path
-    from .server_helpers import LiveServer, real_net
+    from .server_helpers import GatedModel, LiveServer, real_net
 except ImportError:  # pragma: no cover
-    from server_helpers import LiveServer, real_net  # type: ignore[no-redef]
+    from server_helpers import GatedModel, LiveServer, real_net  # type: ignore[no-redef]
 
 # ---------------------------------------------------------------------------- fixtures
 
@@ -50,9 +50,18 @@ def net() -> Any:
     return real_net()
 
 
+LOCAL = "http://127.0.0.1"
+WS = "ws://127.0.0.1"
+"""The base URLs of test clients: a Host the service accepts (not TestClient's ``testserver``)."""
+
+
+def _test_client(app: Any, base_url: str = LOCAL) -> TestClient:
+    return TestClient(app, base_url=base_url)
+
+
 @pytest.fixture(scope="module")
 def client(net: Any) -> Iterator[TestClient]:
-    with TestClient(create_app(net)) as c:
+    with _test_client(create_app(net)) as c:
         yield c
 
 
@@ -83,9 +92,10 @@ def _library(net: Any, data: bytes, options: Any = DEFAULT_PRESET, **overrides: 
 
 
 def _post(client: TestClient, body: bytes, params: dict[str, Any] | None = None,
-          content_type: str | None = "image/jpeg", **kw: Any) -> httpx.Response:
-    headers = {"Content-Type": content_type} if content_type else {}
-    return client.post("/v1/poses", content=body, params=params, headers=headers, **kw)
+          content_type: str | None = "image/jpeg", headers: dict[str, str] | None = None,
+          **kw: Any) -> httpx.Response:
+    sent = {"Content-Type": content_type} if content_type else {}
+    return client.post("/v1/poses", content=body, params=params, headers={**sent, **(headers or {})}, **kw)
 
 
 def _poses(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -395,7 +405,7 @@ def test_options_the_library_refuses_are_422() -> None:
 
 
 def test_size_limits_are_413(net: Any, small_jpeg: bytes) -> None:
-    with TestClient(create_app(net, max_upload_bytes=10_000, max_pixels=320 * 180)) as c:
+    with _test_client(create_app(net, max_upload_bytes=10_000, max_pixels=320 * 180)) as c:
         big = small_jpeg + b"\0" * 10_000
         assert "body too large" in _error(_post(c, big), 413)
 
@@ -431,23 +441,17 @@ def test_not_found_and_wrong_method(client: TestClient) -> None:
 
 def test_full_queue_is_503(net: Any, small_jpeg: bytes) -> None:
     """With max_queue=1 and the model busy, a second request is refused at once."""
-    app = create_app(net, max_queue=1)
-    lock = app.state.estimator.model_lock
+    model = GatedModel(net)
+    app = create_app(model, max_queue=1)
 
     async def scenario() -> tuple[int, int, str | None]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        async with httpx.AsyncClient(transport=transport, base_url=LOCAL) as c:
             headers = {"Content-Type": "image/jpeg"}
-            lock.acquire()
-            try:
-                first = asyncio.create_task(c.post("/v1/poses", content=small_jpeg, headers=headers))
-                for _ in range(500):
-                    if app.state.estimator.queue.admitted == 1:
-                        break
-                    await asyncio.sleep(0.01)
-                second = await c.post("/v1/poses", content=small_jpeg, headers=headers)
-            finally:
-                lock.release()
+            first = asyncio.create_task(c.post("/v1/poses", content=small_jpeg, headers=headers))
+            await asyncio.to_thread(model.wait_inside, 1)
+            second = await c.post("/v1/poses", content=small_jpeg, headers=headers)
+            model.gate.set()
             r1 = await first
             third = await c.post("/v1/poses", content=small_jpeg, headers=headers)
             assert third.status_code == 200
@@ -467,7 +471,7 @@ def _recv(ws: Any) -> dict[str, Any]:
 
 
 def test_stream_answers_frames_and_options(client: TestClient, net: Any, small_jpeg: bytes) -> None:
-    with client.websocket_connect("/v1/stream?mode=single") as ws:
+    with client.websocket_connect(WS + "/v1/stream?mode=single") as ws:
         ready = _recv(ws)
         assert ready["type"] == "ready" and ready["options"]["mode"] == "single"
         assert ready["preset"] == DEFAULT_PRESET and ready["default_preset"] == DEFAULT_PRESET
@@ -517,8 +521,8 @@ def test_stream_answers_frames_and_options(client: TestClient, net: Any, small_j
 
 
 def test_stream_frame_limit_is_413(net: Any, small_jpeg: bytes) -> None:
-    with TestClient(create_app(net, max_upload_bytes=len(small_jpeg) - 1)) as c, \
-            c.websocket_connect("/v1/stream") as ws:
+    with _test_client(create_app(net, max_upload_bytes=len(small_jpeg) - 1)) as c, \
+            c.websocket_connect(WS + "/v1/stream") as ws:
         assert _recv(ws)["max_frame_bytes"] == len(small_jpeg) - 1
         ws.send_bytes(small_jpeg)
         err = _recv(ws)
@@ -527,28 +531,25 @@ def test_stream_frame_limit_is_413(net: Any, small_jpeg: bytes) -> None:
 
 def test_stream_bad_query_closes(client: TestClient) -> None:
     for query in ("max_detections=-1", "preset=nope", "input_resolution=3"):
-        with client.websocket_connect(f"/v1/stream?{query}") as ws:
+        with client.websocket_connect(WS + f"/v1/stream?{query}") as ws:
             msg = _recv(ws)
             assert msg["type"] == "error" and msg["status"] == 422 and msg["detail"][0]["loc"][0] == "query"
 
 
 def test_stream_drops_stale_frames_oldest_first(net: Any, small_jpeg: bytes) -> None:
     """Frames arriving while one is processed replace each other: only the newest waits."""
-    app = create_app(net)
-    estimator = app.state.estimator
-    with TestClient(app) as c, c.websocket_connect("/v1/stream") as ws:
+    model = GatedModel(net)
+    app = create_app(model)
+    with _test_client(app) as c, c.websocket_connect(WS + "/v1/stream") as ws:
         assert _recv(ws)["type"] == "ready"
-        estimator.model_lock.acquire()
         try:
-            ws.send_bytes(small_jpeg)  # frame 1: taken by the worker, blocked on the model
-            deadline = time.monotonic() + 10
-            while estimator.queue.admitted < 1 and time.monotonic() < deadline:
-                time.sleep(0.005)
+            ws.send_bytes(small_jpeg)  # frame 1: taken by the worker, held in the model
+            model.wait_inside(1)
             for _ in range(4):  # frames 2..5 arrive while frame 1 is in the model
                 ws.send_bytes(small_jpeg)
             dropped = [_recv(ws) for _ in range(3)]
         finally:
-            estimator.model_lock.release()
+            model.gate.set()
         assert dropped == [{"type": "dropped", "frame": n} for n in (2, 3, 4)]
         first, last = _recv(ws), _recv(ws)
         assert (first["type"], first["frame"]) == ("poses", 1)
@@ -562,7 +563,7 @@ _KEYS = ["preset", "mode", "flip_horizontal", "max_detections", "score_threshold
 _values = st.one_of(
     st.sampled_from([*PRESETS, "single", "multi", "true", "false", "0", "1", "-1", "1e308", "nan", "inf",
                      "-inf", "0.5", "257", "353x257", "17x17", "1025x1025", "", " ", "x", "1x",
-                     "4294967297", "0x10", "\u0663", "１２"]),
+                     "4294967297", "0x10", "\u0663", "\uff11\uff12"]),
     st.integers(-10**20, 10**20).map(str),
     st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False).map(repr),
     st.text(max_size=30),
@@ -650,7 +651,7 @@ def test_fuzz_requests_never_5xx(client: TestClient, params: dict[str, str], bod
                                                    max_size=3).map(json.dumps)),
                          min_size=1, max_size=4))
 def test_fuzz_stream_never_breaks(client: TestClient, messages: list[Any]) -> None:
-    with client.websocket_connect("/v1/stream") as ws:
+    with client.websocket_connect(WS + "/v1/stream") as ws:
         assert _recv(ws)["type"] == "ready"
         for m in messages:
             if isinstance(m, bytes):
@@ -685,18 +686,18 @@ def test_real_server_survives_malformed_requests(net: Any, small_jpeg: bytes) ->
     app = create_app(net, max_upload_bytes=100_000)
     with LiveServer(app) as server:
         port = server.port
-        huge_header = b"POST /v1/poses HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n"
+        huge_header = b"POST /v1/poses HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n"
         for raw in [
             huge_header,
-            b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"".join(
                 b"X-%d: y\r\n" % i for i in range(20000)) + b"\r\n",
             b"GARBAGE\r\n\r\n",
-            b"POST /v1/poses HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
-            b"POST /v1/poses HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+            b"POST /v1/poses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n",
+            b"POST /v1/poses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
             b"Content-Length: 999999999\r\n\r\n" + small_jpeg[:100],
-            b"POST /v1/poses?mode=%ff%fe HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+            b"POST /v1/poses?mode=%ff%fe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
             b"Content-Length: 4\r\n\r\nabcd",
-            b"POST /v1/poses HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+            b"POST /v1/poses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
             b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
         ]:
             reply = _raw(port, raw)
@@ -705,7 +706,7 @@ def test_real_server_survives_malformed_requests(net: Any, small_jpeg: bytes) ->
                 assert 400 <= status < 500, reply[:200]
         # A client that disconnects in the middle of an upload.
         with socket.create_connection(("127.0.0.1", port)) as s:
-            s.sendall(b"POST /v1/poses HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+            s.sendall(b"POST /v1/poses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
                       b"Content-Length: 50000\r\n\r\n" + small_jpeg[:1000])
         with httpx.Client(base_url=server.url, timeout=30) as c:
             assert c.get("/healthz").status_code == 200
@@ -714,3 +715,454 @@ def test_real_server_survives_malformed_requests(net: Any, small_jpeg: bytes) ->
             r = c.post("/v1/poses", content=small_jpeg, headers={"Content-Type": "image/jpeg"})
             assert r.status_code == 200 and r.json()["poses"]
             assert c.get("/healthz").json()["in_progress"] == 0
+
+
+# ------------------------------------------------------- admission, deadlines, hosts and origins
+# Each test below keeps a row of docs/bad-inputs.md ("Server") true.
+
+
+async def _stream_frames(url: str, frame: bytes, stop: asyncio.Event, answers: list[str]) -> None:
+    """A stream keeping two frames outstanding until ``stop``, then collecting its answers."""
+    import websockets
+
+    async with websockets.connect(url, max_size=None, open_timeout=20) as ws:
+        assert json.loads(await asyncio.wait_for(ws.recv(), 20))["type"] == "ready"
+        sent = 0
+        while not stop.is_set() or len(answers) < sent:
+            while not stop.is_set() and sent - len(answers) < 2:
+                await ws.send(frame)
+                sent += 1
+            answers.append(json.loads(await asyncio.wait_for(ws.recv(), 20))["type"])
+
+
+def test_streams_do_not_starve_http_requests(net: Any, small_jpeg: bytes) -> None:
+    """More open streams than max_queue, each sending frames as fast as it is answered:
+    every POST /v1/poses is still served (streams share slots of their own), and the
+    streams are answered too."""
+    streams, posts = 4, 12
+    with LiveServer(create_app(net, max_queue=2)) as server:
+
+        async def scenario() -> tuple[list[int], list[list[str]]]:
+            stop = asyncio.Event()
+            answers: list[list[str]] = [[] for _ in range(streams)]
+            url = server.url.replace("http", "ws") + "/v1/stream"
+            tasks = [asyncio.create_task(_stream_frames(url, small_jpeg, stop, a)) for a in answers]
+            statuses = []
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
+                while sum(len(a) for a in answers) < 2 * streams:  # the streams are busy
+                    await asyncio.sleep(0.05)
+                for _ in range(posts):
+                    r = await c.post("/v1/poses", content=small_jpeg, headers={"Content-Type": "image/jpeg"})
+                    statuses.append(r.status_code)
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(*tasks), 60)
+            return statuses, answers
+
+        statuses, answers = asyncio.run(scenario())
+    assert statuses == [200] * posts
+    assert all("poses" in a and "error" not in a for a in answers), answers
+
+
+def test_too_many_streams_are_closed_1013(net: Any, small_jpeg: bytes) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with _test_client(create_app(net, max_streams=2)) as c, \
+            c.websocket_connect(WS + "/v1/stream") as one, c.websocket_connect(WS + "/v1/stream") as two:
+        assert _recv(one)["type"] == _recv(two)["type"] == "ready"
+        with c.websocket_connect(WS + "/v1/stream") as three:
+            err = _recv(three)
+            assert (err["type"], err["status"]) == ("error", 503) and "too many streams" in err["detail"]
+            with pytest.raises(WebSocketDisconnect) as info:
+                three.receive_text()
+            assert info.value.code == 1013 and "too many streams" in info.value.reason
+        assert c.get("/healthz").json()["streams"] == 2
+        two.close()
+        one.send_bytes(small_jpeg)
+        assert _recv(one)["type"] == "poses"  # the open ones go on
+    with _test_client(create_app(net, max_streams=1)) as c:
+        for _ in range(3):  # a closed stream frees its place
+            with c.websocket_connect(WS + "/v1/stream") as ws:
+                assert _recv(ws)["type"] == "ready"
+
+
+def _upload_head(length: int, host: str = "127.0.0.1") -> bytes:
+    return (f"POST /v1/poses HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/jpeg\r\n"
+            f"Content-Length: {length}\r\n\r\n").encode()
+
+
+def test_busy_server_answers_503_before_reading_the_body(net: Any, small_jpeg: bytes) -> None:
+    """With max_queue requests in progress, a new upload is refused from its headers: 503
+    at once, the connection closed, its (19 MB) body never read."""
+    model = GatedModel(net)
+    with LiveServer(create_app(model, max_queue=1)) as server, \
+            httpx.Client(base_url=server.url, timeout=30) as c:
+
+        async def first() -> httpx.Response:
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as ac:
+                return await ac.post("/v1/poses", content=small_jpeg, headers={"Content-Type": "image/jpeg"})
+
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(asyncio.run, first())
+            model.wait_inside(1)
+            start = time.monotonic()
+            for _ in range(5):
+                reply = _raw(server.port, _upload_head(19_000_000) + b"\xff" * 65536, timeout=5)
+                head = reply.split(b"\r\n\r\n")[0].lower()
+                assert head.startswith(b"http/1.1 503"), reply[:200]
+                assert b"connection: close" in head and b"retry-after: 1" in head
+            assert time.monotonic() - start < 5
+            assert c.get("/healthz").json()["in_progress"] == 1
+            model.gate.set()
+            assert pending.result(timeout=30).status_code == 200
+        assert c.get("/healthz").json()["in_progress"] == 0
+
+
+def test_upload_bytes_in_flight_are_bounded(net: Any, small_jpeg: bytes) -> None:
+    """Free slots, but the bodies announced would pass max_body_bytes: 503 from the headers."""
+    model = GatedModel(net)
+    size = len(small_jpeg)
+    with LiveServer(create_app(model, max_queue=4, max_body_bytes=3 * size)) as server, \
+            httpx.Client(base_url=server.url, timeout=30) as c:
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(c.post, "/v1/poses", content=small_jpeg, headers={"Content-Type": "image/jpeg"})
+            model.wait_inside(1)
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+                head = _upload_head(3 * size).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+                sock.sendall(head + b"\xff" * (3 * size))
+                reply = b"".join(iter(lambda: sock.recv(65536), b""))  # until the server closes
+            assert reply.startswith(b"HTTP/1.1 503") and b"bytes of uploads in progress" in reply, reply[:300]
+            assert c.get("/healthz").json()["body_bytes"] == size
+            model.gate.set()
+            assert pending.result(timeout=30).status_code == 200
+        assert c.get("/healthz").json()["body_bytes"] == 0
+        model_info = c.get("/v1/models").json()["limits"]
+        assert model_info["max_body_bytes"] == 3 * size
+
+
+def test_slow_body_gets_408(net: Any, small_jpeg: bytes) -> None:
+    with LiveServer(create_app(net, body_timeout=0.5)) as server:
+        start = time.monotonic()
+        reply = _raw(server.port, _upload_head(len(small_jpeg)) + small_jpeg[:100], timeout=10)
+        assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
+        assert b"did not arrive within 0.5 s" in reply or b"connection: close" in reply.lower()
+        assert time.monotonic() - start < 5
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            assert c.get("/healthz").json()["in_progress"] == 0
+            r = c.post("/v1/poses", content=small_jpeg, headers={"Content-Type": "image/jpeg"})
+            assert r.status_code == 200  # a body sent at once is in time
+
+
+def _closed_within(sock: socket.socket, seconds: float, drip: bytes = b"") -> bool:
+    """Whether the server closes ``sock`` within ``seconds`` (sending ``drip`` every 0.1 s)."""
+    deadline = time.monotonic() + seconds
+    sock.settimeout(0.1)
+    while time.monotonic() < deadline:
+        try:
+            if drip:
+                sock.sendall(drip)
+            if sock.recv(65536) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except OSError:  # reset or broken pipe: closed
+            return True
+    return False
+
+
+def test_slow_headers_are_cut_off(net: Any) -> None:
+    """A connection that sends no request, or its headers a byte at a time, or idles after
+    an answer, is closed after the header deadline."""
+    with LiveServer(create_app(net), header_timeout=0.5) as server:
+        with socket.create_connection(("127.0.0.1", server.port)) as s:
+            assert _closed_within(s, 5)
+        with socket.create_connection(("127.0.0.1", server.port)) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            assert _closed_within(s, 5, drip=b"X")
+        with socket.create_connection(("127.0.0.1", server.port)) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            s.settimeout(5)
+            assert s.recv(65536).startswith(b"HTTP/1.1 200")
+            s.sendall(b"GET /healthz HTTP/1.1\r\n")  # the next request's headers never end
+            assert _closed_within(s, 5, drip=b"Y")
+        with httpx.Client(base_url=server.url, timeout=10) as c:
+            assert c.get("/healthz").status_code == 200
+
+
+def test_foreign_host_is_refused(net: Any) -> None:
+    """DNS rebinding: a request naming another host is refused (400), a stream closed (1008)."""
+    from starlette.websockets import WebSocketDisconnect
+
+    app = create_app(net, allowed_hosts=["pose.lan", "::1"])
+    for base in ("http://evil.example", "http://127.0.0.1.evil.example:8000", "http://localhost.evil",
+                 "http://127.0.0.1:99999"):
+        with _test_client(app, base) as c:
+            for r in (c.get("/"), c.get("/v1/models"), c.get("/healthz"),
+                      c.post("/v1/poses", content=b"x", headers={"Content-Type": "image/jpeg"})):
+                assert r.status_code == 400, (base, r.text)
+                assert "is not accepted" in r.json()["detail"] and "--allow-host" in r.json()["detail"]
+            with pytest.raises(WebSocketDisconnect) as info, \
+                    c.websocket_connect(base.replace("http", "ws") + "/v1/stream"):
+                pass
+            assert info.value.code == 1008
+    for base in ("http://localhost:8000", "http://127.0.0.1", "http://[::1]:8000", "http://LOCALHOST.",
+                 "http://pose.lan:8000", "http://Pose.Lan"):
+        with _test_client(app, base) as c:
+            assert c.get("/healthz").status_code == 200, base
+    with pytest.raises(ValueError, match="not a host name"):
+        create_app(net, allowed_hosts=["evil example/"])
+    with LiveServer(app) as server:  # no Host at all (HTTP/1.0)
+        assert _raw(server.port, b"GET /healthz HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 400")
+
+
+def test_cross_site_origin_is_refused(net: Any, small_jpeg: bytes) -> None:
+    """A page of another site may not open a stream (1008; the handshake is answered 403)
+    nor upload (403); the service's own pages and clients without an Origin may."""
+    from starlette.websockets import WebSocketDisconnect
+
+    app = create_app(net, allowed_origins=["http://localhost:3000"])
+    with _test_client(app) as c:
+        for origin in ("http://evil.example", "null", "http://127.0.0.1:8000", "https://127.0.0.1:80",
+                       "http://127.0.0.1.evil.example", "file://"):
+            with pytest.raises(WebSocketDisconnect) as info, \
+                    c.websocket_connect(WS + "/v1/stream", headers={"origin": origin}):
+                pass
+            assert info.value.code == 1008, origin
+            r = _post(c, small_jpeg, headers={"Origin": origin})
+            assert r.status_code == 403 and "--allow-origin" in r.json()["detail"], origin
+            assert c.get("/v1/models", headers={"Origin": origin}).status_code == 200  # reading is harmless
+        for headers in ({"origin": "http://127.0.0.1"}, {"origin": "http://127.0.0.1:80"},
+                        {"origin": "http://LOCALHOST:3000/"}, {}):
+            with c.websocket_connect(WS + "/v1/stream", headers=headers) as ws:
+                assert _recv(ws)["type"] == "ready", headers
+            assert _post(c, small_jpeg, headers=headers).status_code == 200
+    import websockets.sync.client as ws_client
+    from websockets.exceptions import InvalidStatus
+
+    with LiveServer(create_app(net)) as server:
+        url = server.url.replace("http", "ws") + "/v1/stream"
+        with pytest.raises(InvalidStatus) as refused:
+            ws_client.connect(url, origin="http://evil.example", open_timeout=10)  # type: ignore[arg-type]
+        assert refused.value.response.status_code == 403
+        with ws_client.connect(url, origin=server.url, open_timeout=10) as ws:  # type: ignore[arg-type]
+            assert json.loads(ws.recv())["type"] == "ready"
+
+
+class _FailingModel:
+    """A model whose estimate raises ``error`` (messages as careless libraries write them)."""
+
+    family = "posenet"
+
+    def __init__(self, net: Any, error: Exception) -> None:
+        self.net, self.error = net, error
+
+    def info(self) -> Any:
+        return self.net.info()
+
+    def estimate(self, image: Any, options: Any = None, **overrides: Any) -> Any:
+        raise self.error
+
+
+def _clean(text: str) -> None:
+    assert "object at" not in text and "0x7f" not in text and "/work/" not in text and "/home/" not in text, text
+    assert "C:\\" not in text and "site-packages" not in text, text
+
+
+def test_errors_show_no_paths_or_object_reprs(net: Any, small_jpeg: bytes) -> None:
+    from posenet.errors import InvalidImageError
+    from posenet.server.errors import client_text
+
+    buf = io.BytesIO()
+    cases = [(InvalidImageError(f"cannot identify image file {buf!r} (/work/main/.venv/lib/x.py)"), 400),
+             (ValueError(f"bad value {object()!r} in C:\\Users\\me\\model.json"), 422),
+             (RuntimeError("failed at /home/me/posenet/src/posenet/model.py line 3"), 500)]
+    for error, status in cases:
+        with _test_client(create_app(_FailingModel(net, error))) as c:
+            r = _post(c, small_jpeg)
+            assert r.status_code == status and r.json()["detail"], r.text
+            _clean(r.text)
+            with c.websocket_connect(WS + "/v1/stream") as ws:
+                _recv(ws)
+                ws.send_bytes(small_jpeg)
+                msg = _recv(ws)
+                assert msg["status"] == status
+                _clean(json.dumps(msg))
+    assert client_text(f"cannot identify image file {buf!r}") == "cannot identify image file"
+    assert client_text("see /usr/lib/python3/x.py and image/jpeg, /v1/poses, https://a.example/b/c") == (
+        "see <path> and image/jpeg, /v1/poses, https://a.example/b/c")
+
+
+def test_stream_survives_deeply_nested_json(net: Any, small_jpeg: bytes) -> None:
+    """A text message nested beyond the JSON parser's depth is answered with an error; the
+    stream goes on (it used to be dropped without a close frame)."""
+    import websockets.sync.client as ws_client
+
+    with LiveServer(create_app(net)) as server, \
+            ws_client.connect(server.url.replace("http", "ws") + "/v1/stream", open_timeout=10) as ws:
+
+        def recv() -> dict[str, Any]:
+            return json.loads(ws.recv(timeout=20))
+
+        assert recv()["type"] == "ready"
+        ws.send("[" * 200_000 + "]" * 200_000)
+        err = recv()
+        assert (err["type"], err["status"]) == ("error", 400) and "nested" in err["detail"]
+        ws.send('{"max_detections": ' + "[" * 500 + "]" * 500 + "}")
+        err = recv()
+        assert err["status"] == 422 and err["detail"][0]["input"] == "<list>"
+        ws.send('{"preset": "' + "x" * 10_000 + '"}')
+        err = recv()
+        assert err["status"] == 422 and len(json.dumps(err)) < 2000  # a long input is not echoed whole
+        ws.send(small_jpeg)
+        assert recv()["type"] == "poses"
+
+
+def test_requests_run_concurrently_without_a_model_lock(net: Any, small_jpeg: bytes) -> None:
+    """Two requests are inside the model at the same time (a barrier only concurrent calls
+    pass), and the queue still bounds what is admitted (503 beyond max_queue)."""
+    model = GatedModel(net, barrier=2)
+    app = create_app(model, max_queue=2, workers=2)
+
+    async def scenario() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=LOCAL, timeout=30) as c:
+            headers = {"Content-Type": "image/jpeg"}
+            both = [asyncio.create_task(c.post("/v1/poses", content=small_jpeg, headers=headers)) for _ in range(2)]
+            await asyncio.to_thread(model.wait_inside, 2, 5)
+            third = await c.post("/v1/poses", content=small_jpeg, headers=headers)
+            model.gate.set()
+            return [third.status_code, *[(await t).status_code for t in both]]
+
+    try:
+        assert asyncio.run(scenario()) == [503, 200, 200]
+    finally:
+        app.state.estimator.close()
+    (a0, a1), (b0, b1) = model.spans
+    assert max(a0, b0) < min(a1, b1), "the two estimates overlap in time"
+    assert app.state.estimator.workers == 2
+
+
+# ---------------------------------------------------------------------------- posenet serve
+
+
+def _cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    from posenet.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_serve_port_out_of_range_is_a_usage_error(capsys: Any) -> None:
+    for port in ("99999", "-1", "http"):
+        code, out, err = _cli(capsys, "serve", "--port", port)
+        assert code == 2 and "Traceback" not in err and "--port" in err, err
+        assert out == ""
+
+
+def test_serve_port_in_use_exits_1_before_the_banner(capsys: Any, models_dir: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = _cli(capsys, "serve", "--port", str(port))
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and f"port {port} is already in use" in err and "--port" in err, err
+    assert "serving on" not in err and "Traceback" not in err
+
+
+def test_serve_help_shows_default_limits(capsys: Any) -> None:
+    from posenet.server import DEFAULT_MAX_PIXELS, DEFAULT_MAX_QUEUE, DEFAULT_MAX_STREAMS, DEFAULT_MAX_UPLOAD_BYTES
+
+    with pytest.raises(SystemExit):
+        from posenet.cli import build_parser
+
+        build_parser().parse_args(["serve", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for value in (DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_QUEUE, DEFAULT_MAX_STREAMS):
+        assert f"(default {value})" in out
+    assert "the server's" not in out and "--allow-host" in out and "--allow-origin" in out
+
+
+def test_serve_banner_and_access_log_on_stderr(models_dir: Path) -> None:
+    """``posenet serve --port 0``: the banner (with the port chosen) and the access log on
+    stderr, nothing on stdout; Ctrl+C stops it with exit code 0."""
+    import os
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    env = {**os.environ, "POSENET_MODEL_DIR": str(models_dir), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "posenet", "serve", "--port", "0"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in proc.stderr or ():
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    seen: list[str] = []
+    try:
+        while not any("serving on" in line for line in seen):
+            line = lines.get(timeout=60)
+            assert line is not None, "".join(seen)
+            seen.append(line)
+        url = next(line for line in seen if "serving on" in line).split()[3].rstrip("/")
+        assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
+        for _ in range(100):
+            try:
+                assert httpx.get(url + "/healthz", timeout=5).status_code == 200
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(timeout=10)
+    while (line := lines.get(timeout=1)) is not None:
+        seen.append(line)
+    out = proc.stdout.read() if proc.stdout else ""
+    err = "".join(seen)
+    assert out == "", out
+    assert '"GET /healthz HTTP/1.1" 200' in err, err
+    assert proc.returncode == 0, err
+
+
+def test_serve_uses_one_engine_thread_per_worker(capsys: Any, models_dir: Path, monkeypatch: Any) -> None:
+    import posenet.cli.serve as serve_verb
+    import posenet.server as server
+
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(server, "serve", lambda net, **kw: calls.append((net, kw)))
+    for workers, argv, threads in ((4, [], 1), (4, ["--threads", "3"], 3), (1, [], None), (1, ["--workers", "2"], 1)):
+        monkeypatch.setattr(serve_verb, "default_workers", lambda w=workers: w)
+        assert _cli(capsys, "serve", *argv)[0] == 0
+        net, kw = calls.pop()
+        assert net.config.num_threads == threads, (workers, argv)
+        assert kw.get("workers") == (2 if "--workers" in argv else None)
+
+
+def test_serve_passes_hosts_and_origins(capsys: Any, models_dir: Path, monkeypatch: Any) -> None:
+    import posenet.server as server
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(server, "serve", lambda net, **kw: calls.append(kw))
+    code, _, _ = _cli(capsys, "serve", "--allow-host", "pose.lan", "--allow-host", "::1", "--allow-origin",
+                      "http://localhost:3000", "--max-streams", "3")
+    assert code == 0
+    (kw,) = calls
+    assert kw["allowed_hosts"] == ["pose.lan", "::1"] and kw["allowed_origins"] == ["http://localhost:3000"]
+    assert kw["max_streams"] == 3
+    code, _, err = _cli(capsys, "serve", "--allow-host", "evil example/")
+    assert code == 2 and "not a host name" in err

@@ -181,7 +181,7 @@ def test_webcam_page_draws_poses(tmp_path: Path, video_dir: Path, photo_paths: l
             assert abs(centres[0] - centres[1]) > 30, "two distinct people"
             assert stats["lastLatencyMs"] is not None and stats["lastLatencyMs"] > 0
             assert stats["fps"] > 0
-            assert page.inner_text("#fps") not in ("", "–")
+            assert page.inner_text("#fps") not in ("", "\u2013")
             assert page.inner_text("#latency").endswith("ms")
 
             # The canvas shows the video...

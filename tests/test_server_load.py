@@ -58,3 +58,33 @@ def test_concurrent_clients_no_failures(photo_paths: list[Path], capsys: Any) ->
     assert result.failures == 0, result.errors
     assert result.statuses == {"200": requests}
     assert 0 < result.p50_ms <= result.p99_ms <= result.max_ms
+
+
+@pytest.mark.slow
+def test_load_with_open_streams(photo_paths: list[Path], capsys: Any) -> None:
+    """HTTP clients and video streams together, as ``load_test.py --streams`` runs them:
+    every request is served, every frame answered (0 lost), the streams get poses."""
+    lt = _load_test_module()
+    photo = next(p for p in photo_paths if p.name == "ultralytics__bus.jpg")
+    image = lt.video_frame(photo, (640, 360))
+    clients, requests, streams = 3, 45, 3
+    app = create_app(real_net(), max_queue=clients, max_streams=streams)
+    with LiveServer(app) as server:
+        result = asyncio.run(lt.run_load(server.url, image, clients=clients, requests=requests,
+                                         params={"mode": "multi"}, streams=streams))
+    with capsys.disabled():
+        print("\nload test with streams:", result.summary())
+    assert result.failures == 0, result.errors
+    assert result.statuses == {"200": requests}
+    frames = result.streams
+    assert frames is not None and frames.streams == streams and frames.closed_early == 0, result.errors
+    assert frames.lost == 0 and frames.errors == 0
+    assert frames.answered > 0 and frames.sent == frames.answered + frames.dropped
+
+
+def test_load_test_refuses_other_hosts() -> None:
+    lt = _load_test_module()
+    for url in ("http://example.com", "https://127.0.0.1", "http://10.0.0.1:8000"):
+        with pytest.raises(ValueError, match="loopback"):
+            lt.check_loopback(url)
+    assert lt.check_loopback("http://127.0.0.1:8000/") == "http://127.0.0.1:8000"

@@ -3,24 +3,49 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
 from posenet.extras import require
 from posenet.options import DEFAULT_PRESET
+from posenet.server import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_QUEUE,
+    DEFAULT_MAX_STREAMS,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    default_workers,
+    engine_threads,
+    host_name,
+)
 
-from ._args import Parents, load_model, positive_int
+from ._args import Parents, bounded, load_model, positive_int
 from ._output import Console
 
 EPILOG = f"""\
 examples:
   posenet serve                               http://127.0.0.1:8000/
   posenet serve --port 9000 --multiplier 0.5
-  posenet serve --host 0.0.0.0 --max-upload-bytes 5000000   (no authentication: trusted networks only)
+  posenet serve --host 0.0.0.0 --allow-host 192.168.1.5   (no authentication: trusted networks only)
 
 Requests use the pose options of the {DEFAULT_PRESET} preset unless they name another
 (e.g. POST /v1/poses?preset=reference&mode=multi); the page lets you choose.
+Only the loopback names and --host are accepted as Host, and only the service's own
+pages may open streams or upload from a browser (--allow-host, --allow-origin add more).
+Several workers run the model side by side; unless --threads is given, each model call
+then uses one engine thread, so that workers x threads does not oversubscribe the cores.
 Needs the server extra: pip install 'posenet-py[server]'
 """
+
+port_number = bounded(int, 0, 65535)
+
+
+def host_arg(text: str) -> str:
+    """An argparse type: a host name as ``Host`` headers carry it (``::1`` may be bare)."""
+    try:
+        host_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def add_parser(subparsers: Any, parents: Parents) -> None:
@@ -30,22 +55,47 @@ def add_parser(subparsers: Any, parents: Parents) -> None:
                               help="local HTTP service and web page",
                               description="Serve pose estimation over HTTP with a browser page.", epilog=EPILOG)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--port", type=port_number, default=8000, metavar="N",
+                   help="port, 0-65535 (default 8000; 0: a free one)")
     p.add_argument("--max-upload-bytes", type=positive_int, metavar="N",
-                   help="largest accepted upload (default: the server's)")
+                   help=f"largest accepted upload or stream frame, in bytes (default {DEFAULT_MAX_UPLOAD_BYTES})")
     p.add_argument("--max-pixels", type=positive_int, metavar="N",
-                   help="largest accepted image, width x height (default: the server's)")
+                   help=f"largest accepted image, width x height (default {DEFAULT_MAX_PIXELS})")
     p.add_argument("--max-queue", type=positive_int, metavar="N",
-                   help="requests waiting for the model before new ones get 503 (default: the server's)")
+                   help=f"HTTP requests in progress before new ones get 503 (default {DEFAULT_MAX_QUEUE})")
+    p.add_argument("--max-streams", type=positive_int, metavar="N",
+                   help=f"WebSocket streams open at once (default {DEFAULT_MAX_STREAMS})")
+    p.add_argument("--workers", type=positive_int, metavar="N",
+                   help=f"threads decoding and estimating (default: one per core, here {default_workers()})")
+    p.add_argument("--allow-host", action="append", default=[], type=host_arg, metavar="NAME",
+                   help="also accept this Host name (repeatable; '*': any)")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="also accept this Origin, e.g. http://localhost:3000 (repeatable; '*': any)")
     p.set_defaults(run=run)
 
 
+def _server_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keywords of ``posenet.server.serve``; the newer ones only when given."""
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "max_upload_bytes": args.max_upload_bytes,
+                               "max_pixels": args.max_pixels, "max_queue": args.max_queue}
+    given = {"max_streams": args.max_streams, "workers": args.workers, "allowed_hosts": args.allow_host,
+             "allowed_origins": args.allow_origin}
+    options.update({k: v for k, v in given.items() if v})
+    return options
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
-    """Blocks until interrupted."""
+    """Blocks until interrupted (Ctrl+C: exit code 0)."""
     require("server", "posenet serve")
     from posenet import server
 
+    threads = engine_threads(args.workers or default_workers())
+    if args.num_threads is None and threads is not None:
+        args.model_config = dataclasses.replace(args.model_config, num_threads=threads)
+        console.debug(f"{args.workers or default_workers()} workers: {threads} engine thread per model call")
     model = load_model(args, console)
-    server.serve(model, host=args.host, port=args.port, max_upload_bytes=args.max_upload_bytes,
-                 max_pixels=args.max_pixels, max_queue=args.max_queue)
+    try:
+        server.serve(model, **_server_options(args))
+    except KeyboardInterrupt:  # Ctrl+C is how a server is stopped: not an error
+        console.info("posenet: stopped")
     return 0

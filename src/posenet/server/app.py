@@ -5,13 +5,15 @@ out, stale frames dropped), ``GET /healthz``, ``GET /v1/models``, ``GET /openapi
 ``GET /docs`` (an offline API page) and ``GET /`` (the webcam / photo page).
 
 Options default to the preset :data:`posenet.options.DEFAULT_PRESET`, so a request gives
-what ``model.estimate(image, DEFAULT_PRESET)`` and the command line give.
+what ``model.estimate(image, DEFAULT_PRESET)`` and the command line give. Every request
+passes :class:`~.guard.HostOriginGuard` first (loopback ``Host`` names only by default).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import math
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,10 +27,21 @@ from ..families import PoseModel
 from ..options import DEFAULT_PRESET, MIN_INPUT_SIDE, max_input_side
 from ..serialize import jsonable
 from .errors import ApiError
+from .guard import HostOriginGuard
+from .limits import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_QUEUE,
+    DEFAULT_MAX_STREAMS,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    body_budget,
+    frame_slots,
+    host_name,
+)
 from .schemas import ERROR_RESPONSES, PosesResponse, parse_options, presets_json, query_parameters
 from .stream import serve_stream
-from .uploads import DEFAULT_MAX_UPLOAD_BYTES, REQUEST_BODY, image_from_request
-from .work import DEFAULT_MAX_PIXELS, DEFAULT_MAX_QUEUE, Estimator
+from .uploads import REQUEST_BODY, body_unread, read_image, upload_size, upload_type
+from .work import Estimator
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -50,21 +63,44 @@ def _server_timing(timing: dict[str, float]) -> str:
     return ", ".join(f"{k.removesuffix('_ms')};dur={v}" for k, v in timing.items())
 
 
+def _check_limits(max_upload_bytes: int, max_pixels: int, max_queue: int, max_streams: int, max_body_bytes: int,
+                  body_timeout: float, workers: int | None) -> None:
+    if min(max_upload_bytes, max_pixels, max_queue, max_streams, max_body_bytes, 1 if workers is None else workers) < 1:
+        raise ValueError("max_upload_bytes, max_pixels, max_queue, max_streams, max_body_bytes and workers "
+                         "must be positive")
+    if not (math.isfinite(body_timeout) and body_timeout > 0):
+        raise ValueError(f"body_timeout must be a positive number of seconds, got {body_timeout!r}")
+
+
 def create_app(
     model: PoseModel,
     *,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_queue: int = DEFAULT_MAX_QUEUE,
+    max_streams: int = DEFAULT_MAX_STREAMS,
+    max_body_bytes: int | None = None,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    workers: int | None = None,
+    allowed_hosts: Iterable[str] = (),
+    allowed_origins: Iterable[str] = (),
 ) -> FastAPI:
     """Build the service around a loaded model (``posenet.load(...)``).
 
     ``max_upload_bytes`` bounds a body or stream frame (413), ``max_pixels`` the decoded
-    image (413, checked from the header), ``max_queue`` the requests admitted at once (503).
+    image (413, checked from the header), ``max_queue`` the HTTP requests admitted at once
+    (503, before their body is read), ``max_body_bytes`` the bytes their bodies announce
+    (503; default ``3 * max_upload_bytes``), ``max_streams`` the open streams (1013),
+    ``body_timeout`` the seconds a body may take to arrive (408). ``workers`` threads
+    decode and estimate (default: one per core; load the model with ``num_threads=1``
+    when there are several). ``allowed_hosts`` adds ``Host`` names to the loopback ones,
+    ``allowed_origins`` WebSocket / upload origins to the service's own (``"*"``: any).
     """
-    if max_upload_bytes < 1 or max_pixels < 1 or max_queue < 1:
-        raise ValueError("max_upload_bytes, max_pixels and max_queue must be positive")
-    estimator = Estimator(model, max_pixels=max_pixels, max_queue=max_queue)
+    body_bytes = body_budget(max_upload_bytes) if max_body_bytes is None else max_body_bytes
+    _check_limits(max_upload_bytes, max_pixels, max_queue, max_streams, body_bytes, body_timeout, workers)
+    hosts, origins = [host_name(h) for h in allowed_hosts], list(allowed_origins)
+    estimator = Estimator(model, max_pixels=max_pixels, max_queue=max_queue, max_body_bytes=body_bytes,
+                          max_streams=max_streams, workers=workers)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -73,22 +109,26 @@ def create_app(
 
     app = FastAPI(title="posenet-py", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Human pose estimation (TensorFlow.js PoseNet 2.2.2, ported) on this machine.")
+    app.add_middleware(HostOriginGuard, hosts=hosts, origins=origins)
     app.state.estimator = estimator
     app.state.model_info = jsonable(model.info().to_dict())
     app.state.limits = {"max_upload_bytes": max_upload_bytes, "max_pixels": max_pixels, "max_queue": max_queue,
+                        "max_body_bytes": body_bytes, "max_streams": max_streams,
+                        "stream_frames_at_once": frame_slots(max_queue), "body_timeout_s": body_timeout,
+                        "workers": estimator.workers,
                         "min_input_side": MIN_INPUT_SIDE, "max_input_side": max_input_side()}
 
     @app.exception_handler(ApiError)
-    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"Retry-After": "1"} if exc.status == 503 else None
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        close = exc.status == 408 or body_unread(request)  # a slow client, or a large unread body
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers(close=close))
 
-    _add_api_routes(app, estimator, max_upload_bytes)
+    _add_api_routes(app, estimator, max_upload_bytes, body_timeout)
     _add_pages(app)
     return app
 
 
-def _add_api_routes(app: FastAPI, estimator: Estimator, max_upload_bytes: int) -> None:
+def _add_api_routes(app: FastAPI, estimator: Estimator, max_upload_bytes: int, body_timeout: float) -> None:
     @app.post("/v1/poses", response_model=PosesResponse, responses=ERROR_RESPONSES,
               openapi_extra={"parameters": query_parameters(), "requestBody": REQUEST_BODY},
               summary="Estimate the poses in one image")
@@ -97,14 +137,15 @@ def _add_api_routes(app: FastAPI, estimator: Estimator, max_upload_bytes: int) -
         as a multipart upload; options are query parameters (default: the preset's). Positions
         are pixels of the image as uploaded (EXIF orientation applied)."""
         _, options = parse_options(request.query_params, "query")
-        data = await image_from_request(request, max_upload_bytes)
-        result = await estimator.run(data, options, wait=False)
+        mime = upload_type(request)
+        result = await estimator.estimate_request(
+            lambda: read_image(request, mime, max_upload_bytes, body_timeout), options,
+            upload_size(request, max_upload_bytes))
         return JSONResponse(result, headers={"Server-Timing": _server_timing(result["timing"])})
 
     @app.get("/healthz", summary="Liveness and load")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "in_progress": estimator.queue.admitted, "max_queue": estimator.queue.capacity,
-                "requests": estimator.requests, "internal_errors": estimator.failures}
+        return {"status": "ok", **estimator.load()}
 
     @app.get("/v1/models", summary="The loaded model, the checkpoints on this machine, the presets")
     async def models() -> dict[str, Any]:

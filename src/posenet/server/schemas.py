@@ -149,7 +149,7 @@ class Pose(BaseModel):
 
 class Timing(BaseModel):
     decode_ms: float = Field(description="Reading and decoding the image.")
-    queue_ms: float = Field(description="Waiting for the model.")
+    queue_ms: float = Field(description="Waiting for a worker thread.")
     inference_ms: float = Field(description="Estimating the poses (network + decoding).")
     total_ms: float = Field(description="From the whole body received to the answer.")
 
@@ -168,9 +168,12 @@ class ErrorResponse(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "Empty, undecodable or truncated image."},
+    400: {"model": ErrorResponse, "description": "Empty, undecodable or truncated image; a Host not accepted."},
+    403: {"model": ErrorResponse, "description": "An Origin (another site's page) not accepted."},
+    408: {"model": ErrorResponse, "description": "The body did not arrive within body_timeout."},
     413: {"model": ErrorResponse, "description": "Body over max_upload_bytes or image over max_pixels."},
     415: {"model": ErrorResponse, "description": "Unsupported Content-Type."},
     422: {"model": ErrorResponse, "description": "Bad or unknown query parameter."},
-    503: {"model": ErrorResponse, "description": "The work queue is full; retry later."},
+    503: {"model": ErrorResponse, "description": "max_queue requests in progress (refused before the body "
+          "is read); retry later."},
 }

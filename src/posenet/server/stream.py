@@ -5,12 +5,16 @@ Replies: ``ready`` once (the options in force, the model, the presets), ``poses`
 processed frame, ``dropped`` per frame replaced by a newer one before it was processed,
 ``options`` after a change, ``error`` (with an HTTP-like ``status``) for a bad frame or
 message. Frames are numbered from 1 in the order they arrive.
+
+Close codes: 1008 for a bad query (after a 422 ``error``) or a refused ``Origin`` (see
+:mod:`.guard`), 1013 when ``max_streams`` streams are already open (after a 503 ``error``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import logging
 from typing import Any
@@ -29,19 +33,35 @@ _GONE = (WebSocketDisconnect, RuntimeError, OSError)
 """What a send or receive raises once the client has gone."""
 
 
+async def _refuse(ws: WebSocket, exc: ApiError, code: int, reason: str) -> None:
+    await ws.send_text(dumps({"type": "error", "status": exc.status, "detail": exc.detail}))
+    await ws.close(code=code, reason=reason)
+
+
 async def serve_stream(ws: WebSocket, estimator: Estimator, model_info: dict[str, Any], max_bytes: int) -> None:
-    """Accept a stream, answer ``ready`` (or a 422 and close) and serve it until the client goes."""
-    await ws.accept()
-    try:
-        request, options = parse_options(ws.query_params, "query")
-    except ApiError as exc:
-        await ws.send_text(dumps({"type": "error", "status": exc.status, "detail": exc.detail}))
-        await ws.close(code=1008)
+    """Accept a stream, answer ``ready`` (or an error and close) and serve it until the client goes."""
+    if not estimator.open_stream():
+        busy = ApiError(503, f"too many streams: {estimator.max_streams} are open, the limit; "
+                        "close one (another tab?) or retry later")
+        with contextlib.suppress(*_GONE):
+            await ws.accept()
+            await _refuse(ws, busy, 1013, "too many streams open; retry later")
         return
-    session = StreamSession(ws, estimator, request, options, max_bytes)
-    await session.send({**session.options_message("ready"), "model": model_info, "presets": presets_json(),
-                        "default_preset": DEFAULT_PRESET, "max_frame_bytes": max_bytes})
-    await session.run()
+    try:
+        await ws.accept()
+        try:
+            request, options = parse_options(ws.query_params, "query")
+        except ApiError as exc:
+            await _refuse(ws, exc, 1008, "invalid options in the query")
+            return
+        session = StreamSession(ws, estimator, request, options, max_bytes)
+        await session.send({**session.options_message("ready"), "model": model_info, "presets": presets_json(),
+                            "default_preset": DEFAULT_PRESET, "max_frame_bytes": max_bytes})
+        await session.run()
+    except _GONE:
+        pass  # the client went away
+    finally:
+        estimator.close_stream()
 
 
 class StreamSession:
@@ -113,7 +133,7 @@ class StreamSession:
             while self.pending:
                 seq, data, options = self.pending.popleft()
                 try:
-                    result = await self.estimator.run(data, options, wait=True)
+                    result = await self.estimator.estimate_frame(data, options)
                 except ApiError as exc:
                     await self.send({"type": "error", "frame": seq, "status": exc.status, "detail": exc.detail})
                     continue
@@ -125,8 +145,10 @@ class StreamSession:
         to the preset's value); answer ``options`` or ``error``."""
         try:
             msg = json.loads(text)
-        except ValueError:
-            await self.send({"type": "error", "status": 400, "detail": "text messages must be JSON"})
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+            nested = isinstance(exc, RecursionError)
+            await self.send({"type": "error", "status": 400,
+                             "detail": "JSON nested too deeply" if nested else "text messages must be JSON"})
             return
         if not isinstance(msg, dict) or msg.get("type", "options") != "options":
             await self.send({"type": "error", "status": 400,

@@ -1,7 +1,11 @@
-"""Reading an uploaded image: content types, the body limit and multipart forms."""
+"""Reading an uploaded image: content types, the body limit and deadline, multipart forms.
+
+The content type is checked before the request is admitted (:func:`upload_type`), the body
+is read only once it is (:func:`read_image`), within a deadline (408)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -10,10 +14,13 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect, Request
 
 from .errors import ApiError, short
+from .limits import DEFAULT_MAX_UPLOAD_BYTES
 
-DEFAULT_MAX_UPLOAD_BYTES = 20_000_000
-"""Largest accepted request body (or stream frame), in bytes."""
+__all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "REQUEST_BODY", "body_unread", "read_image", "upload_size", "upload_type"]
 
+DRAIN_BYTES = 1 << 20
+"""An unread body up to this size is read and dropped after an early answer; a larger one
+closes the connection."""
 MULTIPART = "multipart/form-data"
 IMAGE_TYPES = frozenset({
     "image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/x-png", "image/apng", "image/webp",
@@ -39,37 +46,71 @@ def _mime(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) more than ``limit`` bytes without reading it all."""
+async def _chunks(request: Request, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"body too large: over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The request body, refusing (413) more than ``limit`` bytes without reading it all, and
+    (408) a body that takes more than ``timeout`` seconds to arrive."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        try:
-            size = int(declared)
-        except ValueError:
-            raise ApiError(400, "invalid Content-Length") from None
-        if size > limit:
-            raise ApiError(413, f"body too large: {size} bytes, the limit is {limit}")
-    body = bytearray()
+        if not declared.isascii() or not declared.isdigit():
+            raise ApiError(400, "invalid Content-Length")
+        if int(declared) > limit:
+            raise ApiError(413, f"body too large: {int(declared)} bytes, the limit is {limit}")
     try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise ApiError(413, f"body too large: over the limit of {limit} bytes")
+        body = await asyncio.wait_for(_chunks(request, limit), timeout)
+    except asyncio.TimeoutError:
+        raise ApiError(408, f"the body did not arrive within {timeout:g} s; send it at once") from None
     except ClientDisconnect:  # nobody is left to answer; keep the log quiet
         raise ApiError(400, "client disconnected before the body was complete") from None
-    return bytes(body)
+    request.state.body_read = True
+    return body
 
 
-async def image_from_request(request: Request, limit: int) -> bytes:
-    """The image bytes of an upload: the raw body (an image type) or the first file of a
-    multipart form. 415 for other types, 413 over ``limit``, 400 for a broken form."""
+def body_unread(request: Request) -> bool:
+    """Whether the request announced a body over :data:`DRAIN_BYTES` (or a chunked one) that
+    was not read: then the connection is closed after the answer, rather than reading and
+    dropping the rest (a smaller rest is dropped, so that the client reads the answer
+    instead of a reset connection, and the connection is kept)."""
+    if getattr(request.state, "body_read", False):
+        return False
+    declared = request.headers.get("content-length", "0")
+    big = not (declared.isascii() and declared.isdigit()) or int(declared) > DRAIN_BYTES
+    return big or "transfer-encoding" in request.headers
+
+
+def upload_size(request: Request, limit: int) -> int:
+    """The bytes a body will take: its ``Content-Length`` (at most ``limit``: more is
+    refused while reading), else ``limit`` (a chunked body)."""
+    declared = request.headers.get("content-length", "")
+    return min(int(declared), limit) if declared.isascii() and declared.isdigit() else limit
+
+
+def upload_type(request: Request) -> str:
+    """The media type of an upload: an image type or multipart; 415 for others (checked
+    before the request is admitted or its body read)."""
     mime = _mime(request.headers.get("content-type"))
     if not mime:
         raise ApiError(415, "missing Content-Type: send e.g. 'Content-Type: image/jpeg'")
     if mime != MULTIPART and mime not in IMAGE_TYPES:
-        raise ApiError(415, f"unsupported Content-Type {mime!r}: send an image (image/jpeg, image/png, "
+        raise ApiError(415, f"unsupported Content-Type {mime[:80]!r}: send an image (image/jpeg, image/png, "
                        "image/webp, image/bmp, image/gif, image/tiff) or multipart/form-data")
-    body = await read_body(request, limit)
+    return mime
+
+
+async def read_image(request: Request, mime: str, limit: int, timeout: float) -> bytes:
+    """The image bytes of an upload: the raw body or the first file of a multipart form
+    (413 over ``limit``, 408 after ``timeout`` seconds, 400 for a broken form)."""
+    body = await read_body(request, limit, timeout)
     return body if mime != MULTIPART else await _file_from_form(request, body)
 
 

@@ -1,15 +1,16 @@
-"""Admission and execution: a bounded work queue and the worker threads that decode images
-and run the model, one model call at a time."""
+"""Admission and execution: bounded slots for HTTP requests and for stream frames, and the
+worker threads that decode images and run the model, several at a time (no model lock:
+a loaded model serves several threads at once)."""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import logging
-import os
-import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -20,32 +21,33 @@ from ..images import SAFE_FORMATS, decode_image
 from ..options import PoseOptions
 from ..serialize import poses_to_json
 from .errors import ApiError, short
+from .limits import DEFAULT_MAX_STREAMS, default_workers, frame_slots
 
 log = logging.getLogger("posenet.server")
 
-DEFAULT_MAX_PIXELS = 40_000_000
-"""Largest accepted image, in pixels (width * height), checked before the full decode."""
-DEFAULT_MAX_QUEUE = 8
-"""Most requests admitted at once (being decoded, waiting for the model or running)."""
 
-
-class WorkQueue:
-    """Admission control on the event loop: at most ``capacity`` jobs admitted at once."""
+class Slots:
+    """At most ``capacity`` holders at once, counted on the event loop: :meth:`try_acquire`
+    never waits (HTTP: 503 otherwise), :meth:`acquire` waits its turn, oldest first."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self.admitted = 0
+        self.held = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
+    @property
+    def waiting(self) -> int:
+        return sum(not f.done() for f in self._waiters)
+
     def try_acquire(self) -> bool:
-        """Take a slot if one is free (HTTP: the caller answers 503 otherwise)."""
-        if self.admitted < self.capacity and not self._waiters:
-            self.admitted += 1
+        """Take a slot if one is free and nobody waits for one."""
+        if self.held < self.capacity and not self.waiting:
+            self.held += 1
             return True
         return False
 
     async def acquire(self) -> None:
-        """Wait for a slot (streams)."""
+        """Wait for a slot."""
         if self.try_acquire():
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -55,6 +57,8 @@ class WorkQueue:
         except asyncio.CancelledError:
             if fut.done() and not fut.cancelled():
                 self.release()  # the slot was handed over just as we were cancelled
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(fut)
             raise
 
     def release(self) -> None:
@@ -64,7 +68,7 @@ class WorkQueue:
             if not fut.done():
                 fut.set_result(None)
                 return
-        self.admitted -= 1
+        self.held -= 1
 
 
 def _ms(seconds: float) -> float:
@@ -72,40 +76,48 @@ def _ms(seconds: float) -> float:
 
 
 class Estimator:
-    """Runs decode + estimate jobs in worker threads; ``model_lock`` keeps model calls one
-    at a time, so the next image is decoded while the current one is estimated."""
+    """Runs decode + estimate jobs in ``workers`` threads (default: one per core).
 
-    def __init__(self, model: PoseModel, *, max_pixels: int, max_queue: int) -> None:
+    HTTP requests hold one of ``max_queue`` slots, and their announced size of the
+    ``max_body_bytes`` budget (one request is always admitted when none is in progress),
+    from before their body is read until their job ends. Stream frames share
+    :func:`~.limits.frame_slots` slots of their own, so neither kind can starve the
+    other; at most ``max_streams`` streams are open."""
+
+    def __init__(self, model: PoseModel, *, max_pixels: int, max_queue: int, max_body_bytes: int,
+                 max_streams: int = DEFAULT_MAX_STREAMS, workers: int | None = None) -> None:
         self.model = model
         self.max_pixels = max_pixels
-        self.queue = WorkQueue(max_queue)
-        workers = max(1, min(max_queue, os.cpu_count() or 2, 4))
-        self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="posenet")
-        self.model_lock = threading.Lock()
+        self.http = Slots(max_queue)
+        self.max_body_bytes = max_body_bytes
+        self.body_bytes = 0
+        self.frames = Slots(frame_slots(max_queue))
+        self.max_streams = max_streams
+        self.streams = 0
+        self.workers = default_workers() if workers is None else workers
+        self.pool = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="posenet")
         self.requests = 0
         self.failures = 0
 
-    def _estimate(self, data: bytes, options: PoseOptions) -> dict[str, Any]:
+    def _estimate(self, data: bytes, options: PoseOptions, submitted: float) -> dict[str, Any]:
         t0 = time.perf_counter()
         image: np.ndarray = decode_image(data, max_pixels=self.max_pixels, formats=SAFE_FORMATS)
         t1 = time.perf_counter()
-        with self.model_lock:
-            t2 = time.perf_counter()
-            poses = self.model.estimate(image, options)
-            t3 = time.perf_counter()
+        poses = self.model.estimate(image, options)
+        t2 = time.perf_counter()
         return {
             "width": int(image.shape[1]),
             "height": int(image.shape[0]),
             "poses": poses_to_json(poses),
-            "timing": {"decode_ms": _ms(t1 - t0), "queue_ms": _ms(t2 - t1), "inference_ms": _ms(t3 - t2)},
+            "timing": {"decode_ms": _ms(t1 - t0), "queue_ms": _ms(t0 - submitted), "inference_ms": _ms(t2 - t1)},
         }
 
-    def _job(self, data: bytes, options: PoseOptions) -> dict[str, Any]:
+    def _job(self, data: bytes, options: PoseOptions, submitted: float) -> dict[str, Any]:
         """:meth:`_estimate`, with the library's errors mapped to HTTP statuses (the one
         place that does it): an image over ``max_pixels`` 413, any other unreadable
         image 400, options the model refuses 422."""
         try:
-            return self._estimate(data, options)
+            return self._estimate(data, options, submitted)
         except ImageTooLargeError as exc:
             raise ApiError(413, short(exc)) from None
         except InvalidImageError as exc:
@@ -113,24 +125,20 @@ class Estimator:
         except ValueError as exc:
             raise ApiError(422, short(exc)) from None
 
-    async def run(self, data: bytes, options: PoseOptions, *, wait: bool) -> dict[str, Any]:
-        """Admit, decode and estimate one image. ``wait=False`` raises 503 when full."""
+    async def _run(self, data: bytes, options: PoseOptions, release: Callable[[], None]) -> dict[str, Any]:
+        """Decode and estimate in a worker; ``release`` gives the caller's slot back when
+        the thread finishes (also if the awaiting task is cancelled)."""
         t0 = time.perf_counter()
-        if wait:
-            await self.queue.acquire()
-        elif not self.queue.try_acquire():
-            raise ApiError(503, f"busy: {self.queue.capacity} requests already in progress, retry shortly")
         loop = asyncio.get_running_loop()
         try:
-            cfut = self.pool.submit(self._job, data, options)
+            cfut = self.pool.submit(self._job, data, options, t0)
         except BaseException:
-            self.queue.release()
+            release()
             raise
-        # The slot is freed when the thread finishes, even if the awaiting task is cancelled.
-        cfut.add_done_callback(lambda _f: loop.call_soon_threadsafe(self.queue.release))
+        cfut.add_done_callback(lambda _f: loop.call_soon_threadsafe(release))
         self.requests += 1
         try:
-            result = await asyncio.wrap_future(cfut)
+            result: dict[str, Any] = await asyncio.wrap_future(cfut)
         except ApiError:
             raise
         except Exception:
@@ -139,6 +147,50 @@ class Estimator:
             raise ApiError(500, "internal error while estimating poses") from None
         result["timing"]["total_ms"] = _ms(time.perf_counter() - t0)
         return result
+
+    async def estimate_request(self, read: Callable[[], Awaitable[bytes]], options: PoseOptions,
+                               size: int) -> dict[str, Any]:
+        """Admit an HTTP request whose body announces ``size`` bytes (503 when
+        ``max_queue`` requests are in progress, or their bodies would exceed
+        ``max_body_bytes``), then ``read`` its body and estimate."""
+        if self.body_bytes and self.body_bytes + size > self.max_body_bytes:
+            raise ApiError(503, f"busy: {self.body_bytes} bytes of uploads in progress, retry shortly")
+        if not self.http.try_acquire():
+            raise ApiError(503, f"busy: {self.http.capacity} requests already in progress, retry shortly")
+        self.body_bytes += size
+
+        def release() -> None:
+            self.body_bytes -= size
+            self.http.release()
+
+        try:
+            data = await read()
+        except BaseException:
+            release()
+            raise
+        return await self._run(data, options, release)
+
+    async def estimate_frame(self, data: bytes, options: PoseOptions) -> dict[str, Any]:
+        """Wait for a frame slot, then estimate."""
+        await self.frames.acquire()
+        return await self._run(data, options, self.frames.release)
+
+    def open_stream(self) -> bool:
+        """Count a new stream in, unless ``max_streams`` are open."""
+        if self.streams >= self.max_streams:
+            return False
+        self.streams += 1
+        return True
+
+    def close_stream(self) -> None:
+        self.streams -= 1
+
+    def load(self) -> dict[str, Any]:
+        """The figures of ``GET /healthz``."""
+        return {"in_progress": self.http.held, "max_queue": self.http.capacity, "body_bytes": self.body_bytes,
+                "streams": self.streams,
+                "max_streams": self.max_streams, "frames_in_progress": self.frames.held, "workers": self.workers,
+                "requests": self.requests, "internal_errors": self.failures}
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

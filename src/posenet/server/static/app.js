@@ -178,10 +178,15 @@
     ws.onclose = (ev) => {
       if (state.ws !== ws) return;
       state.wsReady = false;
-      if (state.source === "camera") {
-        setStatus(`Connection closed (${ev.code}); reconnecting…`, true);
-        setTimeout(() => { if (state.source === "camera" && state.ws === ws) openSocket(); }, 1000);
+      if (state.source !== "camera") return;
+      const why = ev.reason ? `: ${ev.reason}` : "";
+      if (ev.code === 1008) {  // refused (origin, options): retrying cannot help
+        setStatus(`Connection refused (${ev.code}${why})`, true);
+        return;
       }
+      const delay = ev.code === 1013 ? 3000 : 1000;  // 1013: too many streams open, try later
+      setStatus(`Connection closed (${ev.code}${why}); reconnecting…`, true);
+      setTimeout(() => { if (state.source === "camera" && state.ws === ws) openSocket(); }, delay);
     };
   }
 
