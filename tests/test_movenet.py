@@ -16,7 +16,7 @@ from posenet.movenet import Box, MoveNetConfig, MoveNetPose, TrackerConfig, mult
 from posenet.movenet.crop import init_crop_region, next_crop_region, torso_visible
 from posenet.movenet.filters import KeypointsOneEuroFilter, LowPassFilter, OneEuroConfig, OneEuroFilter
 from posenet.movenet.imageops import crop_and_resize, resize_bilinear, to_int32
-from posenet.movenet.raw import KEYPOINT_NAMES, RawBox, RawPose
+from posenet.movenet.raw import KEYPOINT_NAMES, RawPose
 from posenet.movenet.tracker import BoundingBoxTracker, KeypointTracker
 from posenet.pose import Keypoint, Pose, Position
 from posenet.serialize import pose_to_json
@@ -89,11 +89,11 @@ def test_next_crop_region_follows_the_torso() -> None:
     ys = [0.3] * 5 + [0.4, 0.4] + [0.45] * 4 + [0.6, 0.6] + [0.7] * 4
     xs = [0.5] * 17
     xs[5], xs[6], xs[11], xs[12] = 0.45, 0.55, 0.46, 0.54
-    box = next_crop_region(RawBox(0, 0, 1, 1), _pose(0.9, ys, xs), 100, 100)
+    box = next_crop_region(Box(0, 0, 1, 1), _pose(0.9, ys, xs), 100, 100)
     centre_y, centre_x = 60.0, 50.0
     half = max(20 * 1.9, 5 * 1.9, 30 * 1.2, 5 * 1.2)
     assert box.y_min == pytest.approx((centre_y - half) / 100) and box.x_max == pytest.approx((centre_x + half) / 100)
-    assert next_crop_region(RawBox(0, 0, 1, 1), _pose(0.1), 100, 50) == init_crop_region(False, 100, 50)
+    assert next_crop_region(Box(0, 0, 1, 1), _pose(0.1), 100, 50) == init_crop_region(False, 100, 50)
 
 
 def test_filters() -> None:
@@ -112,15 +112,15 @@ def test_filters() -> None:
 def test_trackers_assign_and_keep_ids() -> None:
     boxes = BoundingBoxTracker(TrackerConfig())
     a, b = _pose(0.9), _pose(0.9)
-    a.box, b.box = RawBox(0, 0, 0.5, 0.5), RawBox(0.5, 0.5, 1, 1)
+    a.box, b.box = Box(0, 0, 0.5, 0.5), Box(0.5, 0.5, 1, 1)
     boxes.apply([a, b], 0.0)
     assert (a.id, b.id) == (1, 2)
     c, d = _pose(0.9), _pose(0.9)
-    c.box, d.box = RawBox(0.52, 0.5, 1, 1), RawBox(0.01, 0, 0.5, 0.5)
+    c.box, d.box = Box(0.52, 0.5, 1, 1), Box(0.01, 0, 0.5, 0.5)
     boxes.apply([c, d], 33333.0)
     assert (c.id, d.id) == (2, 1)
     e = _pose(0.9)
-    e.box = RawBox(0, 0, 0.5, 0.5)
+    e.box = Box(0, 0, 0.5, 0.5)
     boxes.apply([e], math.nan)  # no timestamp: every old track is dropped, as in the reference
     assert e.id == 3
     points = KeypointTracker(TrackerConfig(min_similarity=0.2))

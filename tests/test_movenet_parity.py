@@ -34,7 +34,7 @@ import pytest
 
 import posenet
 from posenet.images import to_rgb_array
-from posenet.movenet.raw import RawBox
+from posenet.movenet.box import Box
 from posenet.serialize import pose_to_json
 from posenet.video.reader import VideoReader
 
@@ -128,7 +128,7 @@ def _sync_crop(label: str, ours: Any, theirs: dict[str, float] | None) -> None:
     worst = MEASURED.setdefault(label.split(":")[0], [0.0, 0.0, 0.0])
     worst[2] = max(worst[2], diff)
     assert diff <= CROP_TOL, f"{label}: next crop region differs by {diff:.2e}"
-    ours._crop = RawBox(*(theirs[k] for k in keys))
+    ours._crop = Box(*(theirs[k] for k in keys))
 
 
 @pytest.mark.parametrize("kind", list(KINDS))

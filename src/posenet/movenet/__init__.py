@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .box import Box
 from .config import (
     FAMILY_CONFIGS,
     MODEL_TYPES,
@@ -18,7 +19,7 @@ from .config import (
     TrackerConfig,
 )
 from .detector import MoveNet, multipose_input_size
-from .pose import Box, MoveNetPose
+from .pose import MoveNetPose
 from .raw import KEYPOINT_NAMES, SKELETON
 
 __all__ = ["FAMILY_CONFIGS", "KEYPOINT_NAMES", "MODEL_TYPES", "SKELETON", "Box", "LightningConfig", "MoveNet",

@@ -6,13 +6,14 @@ outside [0, 1]: the crop is then padded with black). Keypoints here are normalis
 
 from __future__ import annotations
 
-from .raw import KEYPOINT_INDEX, KEYPOINT_NAMES, RawBox, RawPose
+from .box import Box
+from .raw import KEYPOINT_INDEX, KEYPOINT_NAMES, RawPose
 
 MIN_CROP_KEYPOINT_SCORE = 0.2
 TORSO_JOINTS = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
 
 
-def init_crop_region(first_frame: bool, width: int, height: int) -> RawBox:
+def init_crop_region(first_frame: bool, width: int, height: int) -> Box:
     """The first frame's crop (the centred square inside the image), else the whole image
     padded to a square (pixels of the image: ``width`` x ``height``)."""
     landscape = width > height
@@ -20,7 +21,7 @@ def init_crop_region(first_frame: bool, width: int, height: int) -> RawBox:
         box_height, box_width, y_min, x_min = 1.0, height / width, 0.0, (width / 2 - height / 2) / width
     else:
         box_height, box_width, y_min, x_min = width / height, 1.0, (height / 2 - width / 2) / height, 0.0
-    return RawBox(y_min, x_min, y_min + box_height, x_min + box_width)
+    return Box(y_min, x_min, y_min + box_height, x_min + box_width)
 
 
 def torso_visible(pose: RawPose) -> bool:
@@ -48,7 +49,7 @@ def torso_and_body_range(pose: RawPose, points: list[tuple[float, float]], cente
     return torso_y, torso_x, body_y, body_x
 
 
-def next_crop_region(current: RawBox | None, pose: RawPose, width: int, height: int) -> RawBox:
+def next_crop_region(current: Box | None, pose: RawPose, width: int, height: int) -> Box:
     """The square crop around the person's hips that holds the torso and body with a margin;
     the padded full image when the torso is hidden or the square would exceed the image."""
     if not torso_visible(pose):
@@ -63,7 +64,7 @@ def next_crop_region(current: RawBox | None, pose: RawPose, width: int, height: 
     if half > max(width, height) / 2:
         return init_crop_region(current is None, width, height)
     length = half * 2
-    return RawBox(corner_y / height, corner_x / width, (corner_y + length) / height, (corner_x + length) / width)
+    return Box(corner_y / height, corner_x / width, (corner_y + length) / height, (corner_x + length) / width)
 
 
 __all__ = ["KEYPOINT_NAMES", "init_crop_region", "next_crop_region", "torso_visible"]

@@ -24,12 +24,13 @@ from ..model import ModelInfo
 from ..options import PoseOptions, pose_options
 from ..pose import Keypoint, Pose, Position
 from ..runtime import load_graph_model
+from .box import Box
 from .config import INPUT_RESOLUTION, MoveNetConfig
 from .crop import MIN_CROP_KEYPOINT_SCORE, init_crop_region, next_crop_region
 from .filters import KeypointsOneEuroFilter, LowPassFilter
 from .imageops import crop_and_resize, resize_bilinear, to_int32
-from .pose import Box, MoveNetPose
-from .raw import KEYPOINT_NAMES, SKELETON, RawBox, RawPose
+from .pose import MoveNetPose
+from .raw import KEYPOINT_NAMES, SKELETON, RawPose
 from .tracker import create_tracker
 
 CROP_FILTER_ALPHA = 0.9
@@ -80,7 +81,7 @@ class MoveNet:
         """Forget the stream: crop region, filters and tracks (as the reference's ``reset()``,
         plus the multi-pose tracker, so a new stream starts with id 1)."""
         with self._lock:
-            self._crop: RawBox | None = None
+            self._crop: Box | None = None
             self._crop_filters = [LowPassFilter(CROP_FILTER_ALPHA) for _ in range(4)]
             self._keypoint_filter = KeypointsOneEuroFilter()
             self._tracker = create_tracker(self.config.tracker_type, self.config.tracker)
@@ -147,9 +148,9 @@ class MoveNet:
         self._crop = self._filter_crop(next_crop_region(self._crop, pose, width, height))
         return [pose]
 
-    def _filter_crop(self, box: RawBox) -> RawBox:
+    def _filter_crop(self, box: Box) -> Box:
         fy0, fx0, fy1, fx1 = self._crop_filters
-        return RawBox(fy0.apply(box.y_min), fx0.apply(box.x_min), fy1.apply(box.y_max), fx1.apply(box.x_max))
+        return Box(fy0.apply(box.y_min), fx0.apply(box.x_min), fy1.apply(box.y_max), fx1.apply(box.x_max))
 
     # -- multi pose ----------------------------------------------------------------------------
 
@@ -196,7 +197,7 @@ def _js_round(value: float) -> int:
 def _instance(row: np.ndarray) -> RawPose:
     values = row.tolist()
     kps = values[: NUM_KEYPOINTS * 3]
-    box = RawBox(values[51], values[52], values[53], values[54])
+    box = Box(values[51], values[52], values[53], values[54])
     return RawPose(kps[0::3], kps[1::3], kps[2::3], values[55], box)
 
 
@@ -209,5 +210,5 @@ def _to_pose(raw: RawPose, width: int, height: int) -> MoveNetPose:
     """Normalised keypoints to image pixels (the reference's last step)."""
     keypoints = tuple(Keypoint(name, s, Position(x * width, y * height))
                       for name, s, x, y in zip(KEYPOINT_NAMES, raw.scores, raw.xs, raw.ys, strict=True))
-    box = None if raw.box is None else Box(raw.box.y_min, raw.box.x_min, raw.box.y_max, raw.box.x_max)
+    box = raw.box
     return MoveNetPose(raw.score, keypoints, box, raw.id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .box import Box
+
 KEYPOINT_NAMES: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
     "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
@@ -21,24 +23,6 @@ SKELETON: tuple[tuple[int, int], ...] = (
 
 
 @dataclass
-class RawBox:
-    """A box ``(y_min, x_min, y_max, x_max)``, normalised; ``width``/``height`` as the reference stores them."""
-
-    y_min: float
-    x_min: float
-    y_max: float
-    x_max: float
-
-    @property
-    def width(self) -> float:
-        return self.x_max - self.x_min
-
-    @property
-    def height(self) -> float:
-        return self.y_max - self.y_min
-
-
-@dataclass
 class RawPose:
     """Keypoints as parallel lists (``ys``, ``xs`` in whatever frame the step works in), a
     score, and for multi-pose a box and a track id."""
@@ -47,6 +31,6 @@ class RawPose:
     xs: list[float]
     scores: list[float]
     score: float
-    box: RawBox | None = None
+    box: Box | None = None
     id: int | None = None
     extra: dict[str, float] = field(default_factory=dict)

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from .config import TrackerConfig
-from .raw import RawBox, RawPose
+from .raw import RawPose
 
 
 @dataclass
@@ -72,7 +72,7 @@ class Tracker:
 
 
 def _copy(pose: RawPose) -> RawPose:
-    box = None if pose.box is None else RawBox(pose.box.y_min, pose.box.x_min, pose.box.y_max, pose.box.x_max)
+    box = pose.box
     return RawPose(list(pose.ys), list(pose.xs), list(pose.scores), pose.score, box, pose.id)
 
 
