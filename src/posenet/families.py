@@ -33,8 +33,10 @@ class PoseModel(Protocol):
         """What is loaded (family, checkpoint, keypoint names, skeleton, engine)."""
         ...
 
-    def estimate(self, image: ImageInput, options: PoseOptions | str | None = None, **overrides: Any) -> list[Pose]:
-        """The poses in one image, with options or a preset name."""
+    def estimate(self, image: ImageInput, options: PoseOptions | str | None = None, *,
+                 timestamp_ms: float | None = None, **overrides: Any) -> list[Pose]:
+        """The poses in one image, with options or a preset name. ``timestamp_ms``: the time of
+        a video frame (milliseconds); models that follow a stream smooth over it, others ignore it."""
         ...
 
     def estimate_batch(self, images: Sequence[ImageInput], options: PoseOptions | str | None = None,

@@ -273,13 +273,13 @@ class PoseNet:
         opts = pose_options(options, **overrides)
         return [self.decode(out, opts) for out in self.infer(self.prepare(images, opts), flip_test=opts.flip_test)]
 
-    def estimate(self, image: ImageInput, options: PoseOptions | str | None = None, **overrides: Any) -> list[Pose]:
-        """The poses in one image.
-
-        ``options``: :class:`~posenet.options.PoseOptions`, a preset name (``"reference"``,
-        ``"camera"``, ``"accurate"``, ``"most-accurate"``, ``"coco"``; see
+    def estimate(self, image: ImageInput, options: PoseOptions | str | None = None, *,
+                 timestamp_ms: float | None = None, **overrides: Any) -> list[Pose]:
+        """The poses in one image. ``options``: :class:`~posenet.options.PoseOptions`, a preset
+        name (``"reference"``, ``"camera"``, ``"accurate"``, ``"most-accurate"``, ``"coco"``; see
         :data:`posenet.options.PRESETS`) or ``None`` for the reference API's defaults;
         ``overrides`` change single fields, e.g. ``net.estimate(img, "camera", mode="single")``.
+        ``timestamp_ms`` (a video frame's time) is accepted and unused: PoseNet has no state.
         """
         return self.estimate_batch([image], options, **overrides)[0]
 
