@@ -142,3 +142,20 @@ def test_missing_images_are_listed_and_skipped_on_request(coco_dir, gt, tmp_path
     assert report.missing == absent and len(report.image_ms) == 2 and report.median_ms is not None
     report = evaluate_coco(model, gt, tmp_path, limit=2)  # without: the missing one is a failure
     assert [name for name, _ in report.failures] == [records[0]["file_name"]]
+
+
+def test_coco_results_pick_the_17_coco_keypoints_by_name():
+    """A model with more keypoints (BlazePose's 33, snake_case) is scored on COCO's 17, in COCO order;
+    a model missing one of them is refused by name."""
+    from posenet.pose import Keypoint, Pose, Position
+    from posenet.serialize import COCO_KEYPOINT_NAMES, coco_keypoint_indices
+
+    extra = ("left_eye_inner", "mouth_left")
+    names = (*extra, *reversed(COCO_KEYPOINT_NAMES))
+    keypoints = tuple(Keypoint(n, 0.5, Position(float(i), 2.0 * i)) for i, n in enumerate(names))
+    (entry,) = coco_results(7, [Pose(0.9, keypoints)])
+    xs = entry["keypoints"][0::3]
+    assert xs == [float(names.index(n)) for n in COCO_KEYPOINT_NAMES]
+    assert coco_keypoint_indices(tuple(posenet.PART_NAMES)) == tuple(range(17))
+    with pytest.raises(ValueError, match="left_ankle"):
+        coco_keypoint_indices(tuple(n for n in COCO_KEYPOINT_NAMES if n != "left_ankle"))

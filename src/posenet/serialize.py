@@ -7,6 +7,7 @@ become ``null``: the output is always valid JSON.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -18,6 +19,33 @@ from .pose import Pose
 
 PERSON_CATEGORY_ID = 1
 """COCO's category id of a person."""
+
+COCO_KEYPOINT_NAMES: tuple[str, ...] = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "right_ankle",
+)
+"""COCO's 17 person keypoints, in COCO order."""
+
+
+def _name_key(name: str) -> str:
+    """``leftEye``, ``left_eye`` and ``LEFT_EYE`` name the same keypoint."""
+    return name.replace("_", "").lower()
+
+
+_COCO_KEYS = tuple(_name_key(n) for n in COCO_KEYPOINT_NAMES)
+
+
+@functools.lru_cache(maxsize=32)
+def coco_keypoint_indices(names: tuple[str, ...]) -> tuple[int, ...]:
+    """Where COCO's 17 keypoints are among a model's keypoint ``names`` (in COCO order):
+    ``range(17)`` for PoseNet and MoveNet, a subset of the 33 for BlazePose. ``ValueError``
+    names the COCO keypoints a model lacks."""
+    where = {_name_key(n): i for i, n in enumerate(names)}
+    missing = [n for n, k in zip(COCO_KEYPOINT_NAMES, _COCO_KEYS, strict=True) if k not in where]
+    if missing:
+        raise ValueError(f"the model's keypoints lack COCO's {', '.join(missing)}: it cannot be scored on COCO")
+    return tuple(where[k] for k in _COCO_KEYS)
 
 
 def finite(value: float) -> float | None:
@@ -91,16 +119,19 @@ def frame_record(index: int, time_s: float, poses: Sequence[Pose], track_ids: Se
 
 def coco_results(image_id: int, poses: Sequence[Pose]) -> list[dict[str, Any]]:
     """COCO results-format entries for the poses found in one image: ``keypoints`` a flat
-    ``[x1, y1, v1, ...]`` in image pixels with the keypoint score as ``v``."""
-    return [
-        {
+    ``[x1, y1, v1, ...]`` of COCO's 17 keypoints (picked by name from the pose's, see
+    :func:`coco_keypoint_indices`) in image pixels, with the keypoint score as ``v``."""
+    entries = []
+    for pose in poses:
+        names = tuple(k.part for k in pose.keypoints)
+        picked = [pose.keypoints[i] for i in coco_keypoint_indices(names)]
+        entries.append({
             "image_id": int(image_id),
             "category_id": PERSON_CATEGORY_ID,
-            "keypoints": [float(v) for k in pose.keypoints for v in (k.position.x, k.position.y, k.score)],
+            "keypoints": [float(v) for k in picked for v in (k.position.x, k.position.y, k.score)],
             "score": float(pose.score),
-        }
-        for pose in poses
-    ]
+        })
+    return entries
 
 
 def dumps(obj: Any) -> str:
