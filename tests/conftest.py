@@ -24,6 +24,7 @@ if MODELS_DIR.is_dir():
     os.environ.setdefault("POSENET_MODEL_DIR", str(MODELS_DIR))
 if (SHARED_DIR / "models" / "movenet").is_dir():
     os.environ.setdefault("POSENET_MOVENET_DIR", str(SHARED_DIR / "models" / "movenet"))
+os.environ.setdefault("POSENET_BLAZEPOSE_DIR", str(SHARED_DIR / "models" / "blazepose"))
 
 
 def _require(path: Path) -> Path:

@@ -24,7 +24,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"engines", "decode", "geometry", "refine", "runtime"}),
     frozenset({"model"}),
     frozenset({"families", "draw", "tracking", "smoothing", "serialize", "evaluate", "video", "batch", "classify",
-               "movenet"}),
+               "movenet", "blazepose"}),
     frozenset({"cli", "server", "__main__", "__init__"}),
 )
 """Import groups: a module may import from its own group's packages and earlier groups only."""

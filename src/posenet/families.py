@@ -95,6 +95,26 @@ def _register_movenet() -> None:
 _register_movenet()
 
 
+def _register_blazepose() -> None:
+    """``blazepose-lite``, ``blazepose-full``, ``blazepose-heavy``: one family each (the landmark
+    model); each family's configuration type is a ``BlazePoseConfig`` whose ``model_type``
+    defaults to the family's."""
+    from .blazepose.config import FAMILY_CONFIGS, BlazePoseConfig
+
+    def load(config: BlazePoseConfig) -> PoseModel:
+        from .blazepose.detector import BlazePose  # loads the model runtime only when a BlazePose is loaded
+
+        return BlazePose.from_config(config)
+
+    for kind in ("lite", "full", "heavy"):
+        FAMILIES[f"blazepose-{kind}"] = ModelFamily(
+            f"blazepose-{kind}", f"BlazePose {kind.capitalize()} (detector + 256x256 landmarks), 33 keypoints "
+            "with 3D world keypoints and optional segmentation, as pose-detection 2.1.3", FAMILY_CONFIGS[kind], load)
+
+
+_register_blazepose()
+
+
 def register_family(family: ModelFamily) -> None:
     """Make a family available to :func:`create_detector` (and so to the CLI and server)."""
     FAMILIES[family.name] = family

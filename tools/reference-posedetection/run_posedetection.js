@@ -19,8 +19,9 @@
  *               "timestamp" (ms) | null, "mask" (a file path) | null}: estimatePoses(int32
  *               tensor3d, {flipHorizontal}, ts); replies {"poses"} as the library returns them
  *               (a pose's `segmentation` replaced by {"height", "width"} after its mask's red
- *               channel is written to `mask` as raw float32, row-major), and "crop": the MoveNet
- *               single-pose crop region the next call will use (null: none yet)
+ *               channel is written to `mask` as raw float32, row-major), and "crop": where the
+ *               next call crops (MoveNet single pose: cropRegion; BlazePose: regionOfInterest;
+ *               null: none yet)
  *   time     -> {"handle", "image", "height", "width", "repeats", "warmup"}: runs estimatePoses
  *               warmup + repeats times on the same image (no timestamp, one stream) and replies
  *               {"ms": [per call], "poses": the number of poses the last call found}
@@ -109,8 +110,10 @@ async function estimate(req) {
     for (const pose of poses) {
       if (pose.segmentation != null) pose.segmentation = await maskToFile(pose, req.mask);
     }
-    // The single-pose crop region the next call will use (internal state, for the parity tests).
-    const crop = detector.cropRegion == null ? null : detector.cropRegion;
+    // Where the next call crops (internal state, for the parity tests): MoveNet's single-pose
+    // cropRegion, BlazePose's regionOfInterest.
+    const crop = detector.cropRegion != null ? detector.cropRegion
+      : (detector.regionOfInterest != null ? detector.regionOfInterest : null);
     return {poses, crop, num_tensors: tf.memory().numTensors};
   } finally {
     image.dispose();
