@@ -92,13 +92,15 @@ def transform_bilinear(image: np.ndarray, coefficients: list[float], out_size: t
         in_y = (t[3] * out_x + t[4] * out_y + t[5]) / projection
     x0, y0 = np.floor(in_x), np.floor(in_y)
     x1, y1 = x0 + kind(1), y0 + kind(1)
-    pixels = image.astype(kind)
+    channels = image.shape[2]
+    pixels = np.ascontiguousarray(image).reshape(height * width, channels)  # gathered first, converted after
 
     def read(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
         inside = (ys >= 0) & (ys < height) & (xs >= 0) & (xs < width)
-        yi = np.where(inside, ys, 0).astype(np.int64)
-        xi = np.where(inside, xs, 0).astype(np.int64)
-        return np.where(inside[..., None], pixels[yi, xi], kind(0))
+        flat = np.where(inside, ys, 0).astype(np.intp) * width + np.where(inside, xs, 0).astype(np.intp)
+        values = pixels.take(flat.ravel(), axis=0).reshape(*flat.shape, channels).astype(kind)
+        values[~inside] = 0
+        return values
 
     wx0, wx1 = (x1 - in_x)[..., None], (in_x - x0)[..., None]
     top = wx0 * read(y0, x0) + wx1 * read(y0, x1)
