@@ -45,6 +45,12 @@ class GatedModel:
     def info(self) -> Any:
         return self.net.info()
 
+    def reset(self) -> None:
+        self.net.reset()
+
+    def estimate_batch(self, images: Any, options: Any = None, **overrides: Any) -> Any:
+        return [self.estimate(image, options, **overrides) for image in images]
+
     def estimate(self, image: Any, options: Any = None, **overrides: Any) -> Any:
         start = time.perf_counter()
         with self._lock:

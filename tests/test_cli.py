@@ -443,7 +443,10 @@ def test_serve_passes_options_to_the_server(capsys, models_dir, monkeypatch):
     assert code == 0
     (net, kw), = calls
     assert net.multiplier == 0.5
-    assert kw == {"host": "127.0.0.1", "port": 9123, "max_upload_bytes": None, "max_pixels": 1000000, "max_queue": 3}
+    models = kw.pop("models")
+    assert kw == {"host": "127.0.0.1", "port": 9123, "max_upload_bytes": None, "max_pixels": 1000000, "max_queue": 3,
+                  "default_model": "posenet"}
+    assert next(iter(models)) == "posenet" and models["posenet"]().multiplier == 0.5  # the default, as configured
 
 
 def test_serve_without_the_server_extra(capsys, monkeypatch):

@@ -116,3 +116,48 @@ def test_opencv_draws_in_place_what_pillow_draws(models_dir, photos_dir):
             x, y = k.position.x, k.position.y
             if k.score >= 0.1 and pose.score >= 0.15 and 0 <= x < width - 1 and 0 <= y < height - 1:
                 assert color_at(fast, x, y) in (TRACK_COLORS[track], color_at(pillow, x, y))
+
+
+def _ring(n: int, cx: float = 100, cy: float = 150, r: float = 80) -> Pose:
+    """``n`` keypoints on a circle (keypoint ``i`` at angle ``2 pi i / n``)."""
+    angles = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return Pose(0.9, tuple(Keypoint(f"k{i}", 0.9, Position(cx + r * np.cos(a), cy + r * np.sin(a)))
+                           for i, a in enumerate(angles)))
+
+
+def test_the_models_skeleton_is_drawn(canvas, draw):
+    """A 33-point pose (BlazePose's shape) is drawn with the skeleton given: its edges and
+    only those; without one it gets its keypoints only (PoseNet's edges would join the wrong points)."""
+    pose = _ring(33)
+    a, b = pose.keypoints[0].position, pose.keypoints[16].position  # across the circle
+    middle = ((a.x + b.x) / 2, (a.y + b.y) / 2)
+    x, y = round(middle[0]), round(middle[1])
+
+    def near_middle(image: np.ndarray) -> set[tuple[int, ...]]:
+        return {tuple(int(v) for v in px) for px in image[y - 2:y + 3, x - 2:x + 3].reshape(-1, 3)}
+
+    with_edge = draw(canvas, [pose], skeleton=[(0, 16), (40, 41)])  # an edge past the keypoints is skipped
+    assert AQUA in near_middle(with_edge)
+    without = draw(canvas, [pose])
+    assert near_middle(without) == {(40, 40, 40)} and color_at(without, a.x, a.y) == AQUA
+    assert np.array_equal(draw(canvas, [pose], skeleton=()), without)
+    # A 17-keypoint pose keeps PoseNet's skeleton by default; an explicit one replaces it.
+    coco = posenet.CONNECTED_PART_INDICES
+    assert np.array_equal(draw(canvas, [standing()]), draw(canvas, [standing()], skeleton=coco))
+    assert color_at(draw(canvas, [standing()], skeleton=()), 125, 125) == (40, 40, 40)
+
+
+def test_blazepose_skeleton_from_its_info(photos_dir):
+    """The 33-point BlazePose skeleton of model.info() draws on a real photo with both painters alike."""
+    try:
+        model = posenet.create_detector("blazepose-lite")
+    except (ValueError, OSError, posenet.PoseNetError) as exc:  # pragma: no cover - not registered or no files
+        pytest.skip(f"blazepose-lite unavailable: {exc}")
+    image = posenet.decode_image(photos_dir / "tfpose__p1.jpg")
+    poses = model.estimate(image)
+    info = model.info()
+    assert len(poses) == 1 and len(poses[0].keypoints) == len(info.keypoint_names) == 33
+    pillow = draw_poses(image, poses, 0.3, 0.1, skeleton=info.skeleton)
+    assert (pillow != image).any(axis=2).sum() > 200
+    cv = _cv_painter(image, poses, 0.3, 0.1, skeleton=info.skeleton)
+    assert (pillow != cv).any(axis=2).mean() < 0.02

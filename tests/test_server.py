@@ -29,7 +29,7 @@ from PIL import Image
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 
-from posenet import checkpoints
+from posenet import FAMILIES, checkpoints
 from posenet.images import decode_image
 from posenet.options import DEFAULT_PRESET, POSE_OPTION_SPECS, PRESETS, get_preset, max_input_side
 from posenet.serialize import poses_to_json
@@ -237,9 +237,12 @@ def _no_absolute_paths(value: Any) -> None:
 
 def test_models_lists_model_checkpoints_presets(client: TestClient, net: Any) -> None:
     models = client.get("/v1/models").json()
-    assert set(models) == {"loaded", "available", "presets", "default_preset", "limits"}
+    assert set(models) == {"loaded", "default_model", "models", "available", "presets", "default_preset", "limits"}
     loaded = models["loaded"]
     assert loaded == json.loads(json.dumps(net.info().to_dict()))
+    assert models["default_model"] == "posenet"
+    assert models["models"] == [{"name": "posenet", "description": FAMILIES["posenet"].description,
+                                 "default": True, "loaded": True, "info": loaded}]
     assert loaded["family"] == "posenet" and loaded["name"] == "mobilenet-float-075-stride16"
     assert loaded["architecture"] == net.architecture == "MobileNetV1"
     assert loaded["output_stride"] == 16 and loaded["multiplier"] == 0.75
@@ -265,7 +268,7 @@ def test_health_openapi_docs_page(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     op = spec["paths"]["/v1/poses"]["post"]
     params = {p["name"]: p for p in op["parameters"]}
-    assert set(params) == {"preset", "mode", "input_resolution", *(s.name for s in POSE_OPTION_SPECS)}
+    assert set(params) == {"model", "preset", "mode", "input_resolution", *(s.name for s in POSE_OPTION_SPECS)}
     assert {"flip_horizontal", "max_detections", "score_threshold", "nms_radius", "min_pose_score",
             "min_part_score"} <= set(params)
     assert params["preset"]["schema"] == {"type": "string", "enum": list(PRESETS), "default": DEFAULT_PRESET}
@@ -962,7 +965,13 @@ class _FailingModel:
     def info(self) -> Any:
         return self.net.info()
 
+    def reset(self) -> None:
+        pass
+
     def estimate(self, image: Any, options: Any = None, **overrides: Any) -> Any:
+        raise self.error
+
+    def estimate_batch(self, images: Any, options: Any = None, **overrides: Any) -> Any:
         raise self.error
 
 

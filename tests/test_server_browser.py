@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import posenet
 from posenet.images import decode_image
 from posenet.options import DEFAULT_PRESET, PRESETS, get_preset
 from posenet.serialize import poses_to_json
@@ -82,11 +83,20 @@ def write_y4m(video: Path, out: Path, size: tuple[int, int] = (W, H), frames: in
     return out
 
 
+OTHER_MODELS = ("movenet-lightning", "blazepose-lite")
+"""Offered by the page's server besides PoseNet (those registered), loaded when chosen."""
+
+
+def _loader(name: str) -> Any:
+    return lambda: posenet.create_detector(name)
+
+
 @pytest.fixture(scope="module")
 def live_server() -> Any:
     from posenet.server import create_app
 
-    with LiveServer(create_app(real_net(), max_queue=4)) as server:
+    models = {name: _loader(name) for name in OTHER_MODELS if name in posenet.FAMILIES}
+    with LiveServer(create_app(real_net(), models=models, max_queue=4)) as server:
         yield server
 
 
@@ -212,6 +222,16 @@ def test_webcam_page_draws_poses(tmp_path: Path, video_dir: Path, photo_paths: l
                 timeout=15_000,
             )
 
+            # Another model for the stream: its own detector answers (pose-detection's keypoint shape).
+            if "movenet-lightning" in posenet.FAMILIES:
+                page.select_option("#model-select", "movenet-lightning")
+                page.wait_for_function(
+                    "() => window.posenetStats.lastModel === 'movenet-lightning'"
+                    " && window.posenetStats.lastResult.poses.length === 1"
+                    " && 'name' in window.posenetStats.lastResult.poses[0].keypoints[0]", timeout=20_000)
+                page.select_option("#model-select", "posenet")
+                page.wait_for_function("() => window.posenetStats.lastModel === 'posenet'", timeout=20_000)
+
             # A photo chosen in the page goes through POST /v1/poses.
             page.check('input[name="mode"][value="multi"]')
             page.click("#camera-stop")
@@ -244,6 +264,8 @@ def test_webcam_page_draws_poses(tmp_path: Path, video_dir: Path, photo_paths: l
             page.wait_for_timeout(100)
             _check_drawn_keypoints(page)
 
+            _switch_models(page, photo_paths, shots)
+
             page.goto(base + "/docs")
             page.wait_for_function("() => document.querySelectorAll('.docs section').length >= 4")
             assert "/v1/poses" in page.inner_text("#docs")
@@ -252,3 +274,68 @@ def test_webcam_page_draws_poses(tmp_path: Path, video_dir: Path, photo_paths: l
             assert problems == [], f"browser console errors: {problems}"
         finally:
             context.close()
+
+
+def _canvas_sum(page: Any, canvas_id: str) -> int:
+    return page.evaluate(
+        """(id) => {
+            const c = document.getElementById(id);
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let s = 0;
+            for (let i = 0; i < d.length; i += 4) s += (d[i] * 3 + d[i + 1] * 5 + d[i + 2] * 7) * (i % 97 + 1);
+            return s;
+        }""", canvas_id)
+
+
+def _switch_models(page: Any, photo_paths: list[Path], shots: Path) -> None:
+    """The model selector lists the models offered; choosing one re-estimates the photo
+    with it, and the page draws that model's own skeleton (33 points and a 3D view for
+    BlazePose, which the user turns by dragging)."""
+    offered = page.eval_on_selector_all("#model-select option", "os => os.map(o => o.value)")
+    assert offered[0] == "posenet" and page.input_value("#model-select") == "posenet"
+    assert set(offered) == {"posenet", *(n for n in OTHER_MODELS if n in posenet.FAMILIES)}
+    photo = next(p for p in photo_paths if p.name == "tfpose__p1.jpg")
+    page.set_input_files("#photo", str(photo))
+    width = decode_image(photo).shape[1]
+    page.wait_for_function("() => window.posenetStats.lastModel === 'posenet'"
+                           f" && window.posenetStats.lastResult.width === {width}", timeout=15_000)
+    before = page.evaluate("() => window.posenetStats.lastResult.poses")
+    assert page.is_hidden("#view3d-box")  # PoseNet has no 3D keypoints
+    if "movenet-lightning" in offered:
+        page.select_option("#model-select", "movenet-lightning")
+        page.wait_for_function("() => window.posenetStats.lastModel === 'movenet-lightning'", timeout=20_000)
+        result = page.evaluate("() => window.posenetStats.lastResult")
+        assert result["poses"] != before and len(result["poses"]) == 1
+        assert set(result["poses"][0]["keypoints"][0]) == {"x", "y", "score", "name"}
+        options = posenet.PoseOptions(**{k: v for k, v in page.evaluate("() => window.posenetStats.options").items()
+                                         if k != "model" and k != "preset"})
+        library = posenet.create_detector("movenet-lightning").estimate_batch([decode_image(photo)], options)[0]
+        assert result["poses"] == poses_to_json(library)
+        page.wait_for_timeout(100)
+        _check_drawn_keypoints(page)
+        assert "movenet-lightning" in page.inner_text("#model")
+    if "blazepose-lite" not in offered:
+        return
+    page.select_option("#model-select", "blazepose-lite")
+    page.wait_for_function("() => window.posenetStats.lastModel === 'blazepose-lite'", timeout=30_000)
+    result = page.evaluate("() => window.posenetStats.lastResult")
+    assert len(result["poses"]) == 1 and len(result["poses"][0]["keypoints"]) == 33
+    assert len(result["poses"][0]["keypoints3D"]) == 33
+    page.wait_for_timeout(100)
+    _check_drawn_keypoints(page)
+    assert "33 keypoints" in page.inner_text("#model")
+    assert page.is_visible("#view3d-box") and page.evaluate("() => window.posenetStats.drawn3d") > 10
+    seen = _canvas_sum(page, "view3d")
+    page.locator("#view3d").scroll_into_view_if_needed()
+    box = page.locator("#view3d").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 60, box["y"] + 120)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 180, box["y"] + 100, steps=6)
+    page.mouse.up()
+    assert _canvas_sum(page, "view3d") != seen, "dragging turns the 3D view"
+    page.screenshot(path=str(shots / "server_page_blazepose.png"))
+    page.select_option("#model-select", "posenet")  # and back: PoseNet's 17 keypoints, no 3D view
+    page.wait_for_function("() => window.posenetStats.lastModel === 'posenet'", timeout=15_000)
+    assert page.evaluate("() => window.posenetStats.lastResult.poses") == before
+    assert page.is_hidden("#view3d-box")

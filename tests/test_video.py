@@ -327,12 +327,18 @@ class _StubModel:
 
     def __init__(self) -> None:
         self.calls: list[PoseOptions] = []
+        self.timestamps: list[float | None] = []
+        self.resets = 0
 
     def info(self):  # pragma: no cover - not used
         raise NotImplementedError
 
-    def estimate(self, image, options=None, **overrides):
+    def reset(self) -> None:
+        self.resets += 1
+
+    def estimate(self, image, options=None, *, timestamp_ms=None, **overrides):
         self.calls.append(options)
+        self.timestamps.append(timestamp_ms)
         shift = float(image.mean())
         keypoints = tuple(Keypoint(p, 0.9, Position(100 + 10 * i + shift, 20 + 12 * i))
                           for i, p in enumerate(posenet.PART_NAMES))
@@ -398,3 +404,33 @@ def test_process_video_with_the_real_model(models_dir, small):
     with VideoReader(small, end_s=0.2) as reader:
         results = list(process_video(net, reader, "camera"))
     assert [r.poses for r in results] == [tuple(net.estimate(image, "camera")) for image in frames]
+
+
+def test_process_video_resets_the_model_and_passes_each_frame_time(small):
+    model = _StubModel()
+    with VideoReader(small, end_s=0.2) as reader:
+        results = list(process_video(model, reader, "camera"))
+    assert model.resets == 1
+    assert model.timestamps == [r.time_s * 1000.0 for r in results]
+    assert model.timestamps == sorted(model.timestamps) and model.timestamps[1] == pytest.approx(1000 / 29.97, abs=0.5)
+
+
+@pytest.mark.parametrize("family", ["movenet-lightning", "movenet-multipose"])
+def test_a_movenet_video_gives_the_poses_of_frame_by_frame_calls(small, family):
+    """The stateful model follows the video (crop, One-Euro filters, tracker over the frame
+    times): process_video equals reset + estimate(frame, timestamp_ms=time_s * 1000) in order,
+    also when the detector was used on something else before."""
+    try:
+        detector = posenet.create_detector(family)
+    except (OSError, posenet.PoseNetError) as exc:  # pragma: no cover - no shared data
+        pytest.skip(f"{family} unavailable: {exc}")
+    with VideoReader(small, end_s=0.4) as reader:
+        frames = [(f.image, f.time_s) for f in reader]
+    detector.reset()
+    expected = [tuple(detector.estimate(image, "camera", timestamp_ms=t * 1000.0)) for image, t in frames]
+    detector.estimate(frames[-1][0], "camera", timestamp_ms=99_000.0)  # state left behind: reset must clear it
+    with VideoReader(small, end_s=0.4) as reader:
+        results = list(process_video(detector, reader, "camera"))
+    assert [r.poses for r in results] == expected
+    without_times = [tuple(detector.estimate(image, "camera")) for image, _ in frames]
+    assert without_times != expected or family.endswith("multipose")  # the timestamps matter (smoothing)

@@ -2,8 +2,11 @@
 
 Follows the reference demo: keypoints with score below ``min_part_confidence`` are not
 drawn, nor is an edge with either end below it, nor a pose whose score is below
-``min_pose_confidence``. Colours: aqua skeleton and keypoints, red boxes; with track ids
-each person gets a colour of their own and a label.
+``min_pose_confidence``. The edges are the model's ``skeleton`` (index pairs into
+``pose.keypoints``: ``model.info().skeleton``, e.g. BlazePose's 33-point one); without one, a
+17-keypoint pose gets PoseNet's COCO skeleton and other poses their keypoints only.
+Colours: aqua skeleton and keypoints, red boxes; with track ids each person gets a colour
+of their own and a label.
 
 Two painters draw the same shapes (:func:`shapes`) in the same colours and sizes:
 :func:`draw_poses` (Pillow, on a copy; the default, no OpenCV needed) and
@@ -21,8 +24,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import InvalidImageError
-from .geometry import get_adjacent_keypoints, get_bounding_box
-from .pose import Pose
+from .geometry import get_bounding_box
+from .keypoints import CONNECTED_PART_INDICES, NUM_KEYPOINTS
+from .pose import Keypoint, Pose
 
 AQUA = (0, 255, 255)
 RED = (255, 0, 0)
@@ -40,6 +44,20 @@ TRACK_COLORS: tuple[tuple[int, int, int], ...] = (
 
 Color = tuple[int, int, int]
 Point = tuple[float, float]
+Skeleton = Sequence[tuple[int, int]]
+"""Edges to draw: pairs of indices into a pose's keypoints."""
+
+
+def _edges(keypoints: Sequence[Keypoint], skeleton: Skeleton | None,
+           min_confidence: float) -> list[tuple[Keypoint, Keypoint]]:
+    """The skeleton's segments of one pose whose ends both score at least ``min_confidence``
+    (``None``: PoseNet's skeleton for 17 keypoints, none otherwise; indices past the
+    keypoints are skipped)."""
+    if skeleton is None:
+        skeleton = CONNECTED_PART_INDICES if len(keypoints) == NUM_KEYPOINTS else ()
+    n = len(keypoints)
+    return [(keypoints[a], keypoints[b]) for a, b in skeleton
+            if a < n and b < n and not (keypoints[a].score < min_confidence or keypoints[b].score < min_confidence)]
 
 
 @dataclass
@@ -68,9 +86,10 @@ def _check(image_rgb: np.ndarray, poses: Sequence[Pose], track_ids: Sequence[int
 
 
 def shapes(size: tuple[int, int], poses: Sequence[Pose], min_part_confidence: float, min_pose_confidence: float,
-           draw_boxes: bool, track_ids: Sequence[int] | None) -> Shapes:
+           draw_boxes: bool, track_ids: Sequence[int] | None, skeleton: Skeleton | None = None) -> Shapes:
     """The shapes both painters draw on an image of ``size`` (width, height). Line width
-    and dot size grow with the image (2 px and 3 px radius up to 640 px on the long side)."""
+    and dot size grow with the image (2 px and 3 px radius up to 640 px on the long side);
+    ``skeleton`` as in the module's notes."""
     scale = max(1.0, max(size) / 640.0)
     out = Shapes(round(2 * scale), round(3 * scale), round(14 * scale))
     for i, pose in enumerate(poses):
@@ -78,7 +97,7 @@ def shapes(size: tuple[int, int], poses: Sequence[Pose], min_part_confidence: fl
             continue
         color = AQUA if track_ids is None else TRACK_COLORS[track_ids[i] % len(TRACK_COLORS)]
         kps = pose.keypoints
-        for a, b in get_adjacent_keypoints(kps, min_part_confidence):
+        for a, b in _edges(kps, skeleton, min_part_confidence):
             out.lines.append((color, (a.position.x, a.position.y), (b.position.x, b.position.y)))
         out.dots += [(color, (k.position.x, k.position.y)) for k in kps if k.score >= min_part_confidence]
         if draw_boxes:  # over all keypoints, as the reference's getBoundingBox
@@ -97,14 +116,17 @@ def draw_poses(
     min_pose_confidence: float = 0.1,
     draw_boxes: bool = False,
     track_ids: Sequence[int] | None = None,
+    *,
+    skeleton: Skeleton | None = None,
 ) -> np.ndarray:
     """A copy of ``image_rgb`` (uint8 ``[H, W, 3]``, or ``[H, W]`` gray) with the poses drawn.
 
     Pose positions are pixels of this image. ``track_ids[i]``, if given, colours and
-    labels ``poses[i]``. Returns uint8 ``[H, W, 3]`` RGB.
+    labels ``poses[i]``. ``skeleton``: the model's edges (``model.info().skeleton``; see the
+    module's notes for the default). Returns uint8 ``[H, W, 3]`` RGB.
     """
     canvas = Image.fromarray(_check(image_rgb, poses, track_ids)).convert("RGB")
-    todo = shapes(canvas.size, poses, min_part_confidence, min_pose_confidence, draw_boxes, track_ids)
+    todo = shapes(canvas.size, poses, min_part_confidence, min_pose_confidence, draw_boxes, track_ids, skeleton)
     pen = ImageDraw.Draw(canvas)
     r = todo.radius
     for color, a, b in todo.lines:
@@ -139,8 +161,10 @@ def draw_poses_cv(
     track_ids: Sequence[int] | None = None,
     *,
     in_place: bool = False,
+    skeleton: Skeleton | None = None,
 ) -> np.ndarray:
-    """:func:`draw_poses` with OpenCV (needs ``cv2``): the same shapes, colours and sizes.
+    """:func:`draw_poses` with OpenCV (needs ``cv2``): the same shapes, colours and sizes
+    (``skeleton`` as there).
 
     With ``in_place`` the poses are drawn on ``image_rgb`` itself (a writable, contiguous
     uint8 ``[H, W, 3]`` array), which is returned; otherwise on a copy.
@@ -153,7 +177,7 @@ def draw_poses_cv(
     elif not in_place or not (array.flags.writeable and array.flags.c_contiguous):
         array = np.ascontiguousarray(array).copy()
     todo = shapes((array.shape[1], array.shape[0]), poses, min_part_confidence, min_pose_confidence, draw_boxes,
-                  track_ids)
+                  track_ids, skeleton)
     for color, a, b in todo.lines:
         pa, pb = _fixed(a), _fixed(b)
         if pa is not None and pb is not None:

@@ -3,7 +3,10 @@
 :class:`~posenet.options.PoseOptions` in one place (:func:`resolve`).
 
 - model options: ``--model`` (the families) and one flag per ``ModelConfig`` field,
-  choices and defaults from the option tables;
+  choices and defaults from the option tables, plus one flag per field of another family's
+  configuration (``--enable-segmentation`` for BlazePose, ``--enable-smoothing`` for MoveNet
+  and BlazePose; booleans, numbers and text; generated from :data:`posenet.families.FAMILIES`,
+  so a new family's fields get flags without a change here);
 - pose options: ``--preset`` (the named presets), ``--multi`` (mode) and one flag per
   :data:`~posenet.options.POSE_OPTION_SPECS` entry whose default ``None`` means "the
   preset's value".
@@ -14,6 +17,8 @@ from __future__ import annotations
 import argparse
 import math
 import time
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
@@ -132,6 +137,84 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                        help="a model JSON, its folder or an http(s) URL instead of the official checkpoint")
     group.add_argument("--tfjs-compat", action="store_true", default=d["tfjs_compat"],
                        help="reproduce TF.js exactly, including its misread stride-8 dilation (less accurate)")
+    add_family_options(group)
+
+
+FAMILY_FLAG_SKIP = frozenset({"model_type"})
+"""Configuration fields that get no flag: the family's name already says them."""
+
+
+def _simple_kind(hint: Any) -> type | None:
+    """``bool``, ``int``, ``float`` or ``str`` for a field typed so (or ``X | None``), else ``None``."""
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union \
+        else (hint,)
+    kinds = [o for o in options if o is not type(None)]
+    return kinds[0] if len(kinds) == 1 and kinds[0] in (bool, int, float, str) else None
+
+
+def family_fields() -> dict[str, tuple[type, dict[str, Any]]]:
+    """The configuration fields of the families besides PoseNet's ``ModelConfig``, with a flag
+    each: ``name -> (kind, {family: its default})``. Fields of other types (nested
+    configurations) and names taken by other flags (the pose options) get none."""
+    taken = {f.name for f in fields(ModelConfig)} | FAMILY_FLAG_SKIP | {s.name for s in POSE_OPTION_SPECS}
+    found: dict[str, tuple[type, dict[str, Any]]] = {}
+    for family in FAMILIES.values():
+        if family.config_type is ModelConfig:
+            continue
+        hints = typing.get_type_hints(family.config_type)
+        defaults = family.config_type()
+        for f in fields(family.config_type):
+            kind = _simple_kind(hints.get(f.name))
+            if f.name in taken or kind is None or found.get(f.name, (kind, {}))[0] is not kind:
+                continue
+            found.setdefault(f.name, (kind, {}))[1][family.name] = getattr(defaults, f.name)
+    return found
+
+
+FAMILY_FLAG_HELP: dict[str, str] = {
+    "enable_smoothing": "smooth keypoints over video frames (One Euro filters on the frame times)",
+    "multi_pose_max_dimension": "multi-pose input's longer side in pixels (a multiple of 32)",
+    "enable_tracking": "follow people across frames with stable ids (multi-pose)",
+    "tracker_type": "how tracks are matched: boundingBox or keypoint",
+    "enable_segmentation": "also compute the person segmentation mask (posenet image --mask)",
+    "smooth_segmentation": "blend each frame's mask with the previous one's (video)",
+    "detector_model_url": "the person detector's model JSON instead of the one found by name",
+    "landmark_model_url": "the landmark model's JSON instead of the one found by name",
+}
+"""What the generated family flags do (a field not listed gets its name as help)."""
+
+
+def _families_text(names: list[str]) -> str:
+    """``movenet-*`` for every family of a prefix, else the names."""
+    out: list[str] = []
+    for name in names:
+        prefix = name.split("-", 1)[0]
+        group = [n for n in FAMILIES if n.split("-", 1)[0] == prefix]
+        if len(group) > 1 and set(group) <= set(names):
+            if f"{prefix}-*" not in out:
+                out.append(f"{prefix}-*")
+        else:
+            out.append(name)
+    return ", ".join(out)
+
+
+def _family_help(name: str, kind: type, defaults: dict[str, Any]) -> str:
+    values = {"automatic" if v is None else _value_text(v) for v in defaults.values()}
+    default = f"default {values.pop()}" if len(values) == 1 else "default: the family's"
+    what = FAMILY_FLAG_HELP.get(name, name.replace("_", " "))
+    return f"{_families_text(list(defaults))} only: {what} ({default})".replace("%", "%%")
+
+
+def add_family_options(group: Any) -> None:
+    """One flag per :func:`family_fields` entry (``dest`` = the field; ``None``: the family's default)."""
+    for name, (kind, defaults) in family_fields().items():
+        flag = "--" + name.replace("_", "-")
+        text = _family_help(name, kind, defaults)
+        if kind is bool:
+            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=text)
+        else:
+            metavar = {int: "N", float: "X"}.get(kind, "URL" if name.endswith("_url") else "NAME")
+            group.add_argument(flag, dest=name, type=kind, default=None, metavar=metavar, help=text)
 
 
 # ---------------------------------------------------------------------------------------
@@ -238,18 +321,27 @@ def resolve(args: argparse.Namespace) -> None:
             overrides = {spec.name: getattr(args, spec.name) for spec in POSE_OPTION_SPECS}
             args.pose_options = get_preset(args.preset).options(args.mode, **overrides)
         if hasattr(args, "architecture"):
-            config_type = get_family(args.model).config_type
-            taken = {f.name for f in fields(config_type)}
-            defaults = ModelConfig()
-            foreign = [f.name for f in fields(ModelConfig) if f.name not in taken and hasattr(args, f.name)
-                       and getattr(args, f.name) not in (None, getattr(defaults, f.name))]
-            if foreign:
-                flags = ", ".join("--" + name.replace("_", "-") for name in foreign)
-                raise ValueError(f"--model {args.model} does not take {flags}")
-            given = {name: getattr(args, name) for name in taken if hasattr(args, name)}
-            args.model_config = config_type(**given)  # a field without a flag keeps its default
+            args.model_config = _model_config(args)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _model_config(args: argparse.Namespace) -> Any:
+    """The configuration of ``--model`` from the flags given; ``ValueError`` for a flag of
+    another family."""
+    config_type = get_family(args.model).config_type
+    taken = {f.name for f in fields(config_type)}
+    defaults = ModelConfig()
+    extra = family_fields()
+    foreign = [f.name for f in fields(ModelConfig) if f.name not in taken and hasattr(args, f.name)
+               and getattr(args, f.name) not in (None, getattr(defaults, f.name))]
+    foreign += [name for name in extra if name not in taken and getattr(args, name, None) is not None]
+    if foreign:
+        flags = ", ".join("--" + name.replace("_", "-") for name in foreign)
+        raise ValueError(f"--model {args.model} does not take {flags}")
+    given = {name: getattr(args, name) for name in taken if hasattr(args, name)
+             and not (name in extra and getattr(args, name) is None)}  # None: the family's default
+    return config_type(**given)  # a field without a flag keeps its default
 
 
 def load_model(args: argparse.Namespace, console: Console) -> PoseModel:

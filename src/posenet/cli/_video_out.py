@@ -25,19 +25,22 @@ PAUSE_S = 0.5
 """A gap between two frames longer than this (and 5 frame intervals) gets a warning."""
 
 
-def _draw_and_write(writer: VideoWriter, result: FrameResult, options: PoseOptions, boxes: bool) -> None:
+def _draw_and_write(writer: VideoWriter, result: FrameResult, options: PoseOptions, boxes: bool,
+                    skeleton: tuple[tuple[int, int], ...]) -> None:
     assert result.image is not None
     writer.write(draw_poses_cv(result.image, result.poses, options.min_part_score, options.min_pose_score, boxes,
-                               result.track_ids, in_place=True))
+                               result.track_ids, in_place=True, skeleton=skeleton))
 
 
 class Outputs:
     """The video (a temporary file until :meth:`close` keeps it) and the JSON lines."""
 
-    def __init__(self, args: argparse.Namespace, json_target: str | None, reader: VideoReader) -> None:
+    def __init__(self, args: argparse.Namespace, json_target: str | None, reader: VideoReader,
+                 skeleton: tuple[tuple[int, int], ...]) -> None:
         from posenet.video import Background, VideoWriter
 
         self.options: PoseOptions = args.pose_options
+        self.skeleton = skeleton  # the model's edges (model.info().skeleton)
         self.boxes: bool = args.boxes
         self.background = Background()
         self.writer: VideoWriter | None = None
@@ -59,7 +62,7 @@ class Outputs:
             if result.image is None:
                 self.background.submit(self.writer.write, self.black)
             else:
-                self.background.submit(_draw_and_write, self.writer, result, self.options, self.boxes)
+                self.background.submit(_draw_and_write, self.writer, result, self.options, self.boxes, self.skeleton)
         if self.sink is not None:
             record = frame_record(result.index, result.time_s, result.poses, result.track_ids, result.error)
             self.sink.write(dumps(record) + "\n")
@@ -144,7 +147,7 @@ def annotate(model: PoseModel, reader: VideoReader, args: argparse.Namespace, js
     the frames done (the video finished properly); on an error the video is deleted."""
     tracker = PoseTracker(args.track_oks, args.track_max_age) if args.track else None
     smoother = PoseSmoother(args.smooth_min_cutoff, args.smooth_beta) if args.smooth else None
-    outputs = Outputs(args, json_target, reader)
+    outputs = Outputs(args, json_target, reader, model.info().skeleton)
     log = FailureLog(console, reader.info.fps, outputs.writer is not None)
     try:
         _loop(model, reader, args, outputs, log, console, tracker, smoother)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
+from posenet import checkpoints
 from posenet.extras import require
+from posenet.families import FAMILIES, PoseModel, create_detector
 from posenet.options import DEFAULT_PRESET
 from posenet.server import (
+    DEFAULT_MAX_MODELS,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_QUEUE,
     DEFAULT_MAX_STREAMS,
@@ -26,6 +30,13 @@ examples:
   posenet serve                               http://127.0.0.1:8000/
   posenet serve --port 9000 --multiplier 0.5
   posenet serve --host 0.0.0.0 --allow-host 192.168.1.5   (no authentication: trusted networks only)
+  posenet serve --model movenet-lightning --models movenet-lightning,blazepose-full,posenet
+
+The page and requests choose among the models offered (POST /v1/poses?model=NAME, the
+stream's "model" option; GET /v1/models lists them): --model is the default one, loaded
+at start with the model options given; the others of --models (default: every registered
+family whose model files are on this machine) are loaded with their defaults on first
+use and kept, at most --max-models at once. Each stream gets a detector of its own.
 
 Requests use the pose options of the {DEFAULT_PRESET} preset unless they name another
 (e.g. POST /v1/poses?preset=reference&mode=multi); the page lets you choose.
@@ -71,7 +82,52 @@ def add_parser(subparsers: Any, parents: Parents) -> None:
                    help="also accept this Host name (repeatable; '*': any)")
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="also accept this Origin, e.g. http://localhost:3000 (repeatable; '*': any)")
+    p.add_argument("--models", type=model_list, metavar="A,B,...",
+                   help="model families offered besides --model, comma-separated (default: every registered "
+                        f"family whose files are on this machine; 'none': only --model); of {', '.join(FAMILIES)}")
+    p.add_argument("--max-models", type=positive_int, metavar="N",
+                   help=f"model families kept loaded at once (default {DEFAULT_MAX_MODELS})")
     p.set_defaults(run=run)
+
+
+def model_list(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated family names (``none``: no others)."""
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if names == ("none",):
+        return ()
+    unknown = [n for n in names if n not in FAMILIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown model {', '.join(unknown) or repr(text)}: "
+                                         f"choose from {', '.join(FAMILIES)} (comma-separated) or none")
+    return names
+
+
+def files_found(name: str) -> bool:
+    """Whether a family's model files are on this machine (nothing downloaded): those the
+    model catalogue names after the family; a family it does not list (PoseNet, which
+    fetches its checkpoint) counts as found."""
+    known = {m.name: m for m in checkpoints.all_graph_models()}
+    return name not in known or checkpoints.graph_status(known[name]).on_disk
+
+
+def _loader(name: str, config: Any) -> Callable[[], PoseModel]:
+    return lambda: create_detector(name, config)
+
+
+def offered_models(args: argparse.Namespace) -> dict[str, Callable[[], PoseModel]]:
+    """The loaders of the models offered: ``--model`` with its options first, then
+    ``--models`` (or the families found) with their defaults (and ``--threads``' choice)."""
+    others = args.models if args.models is not None else tuple(n for n in FAMILIES if files_found(n))
+    loaders = {args.model: _loader(args.model, args.model_config)}
+    threads = getattr(args.model_config, "num_threads", None)
+    for name in others:
+        if name in loaders:
+            continue
+        config = FAMILIES[name].config_type()
+        if threads is not None and "num_threads" in {f.name for f in dataclasses.fields(config)}:
+            config = dataclasses.replace(config, num_threads=threads)
+        loaders[name] = _loader(name, config)
+    return loaders
 
 
 def _server_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -79,7 +135,7 @@ def _server_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {"host": args.host, "port": args.port, "max_upload_bytes": args.max_upload_bytes,
                                "max_pixels": args.max_pixels, "max_queue": args.max_queue}
     given = {"max_streams": args.max_streams, "workers": args.workers, "allowed_hosts": args.allow_host,
-             "allowed_origins": args.allow_origin}
+             "allowed_origins": args.allow_origin, "max_models": args.max_models}
     options.update({k: v for k, v in given.items() if v})
     return options
 
@@ -94,8 +150,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         args.model_config = dataclasses.replace(args.model_config, num_threads=threads)
         console.debug(f"{args.workers or default_workers()} workers: {threads} engine thread per model call")
     model = load_model(args, console)
+    models = offered_models(args)
+    console.debug(f"models offered: {', '.join(models)} (default {args.model})")
     try:
-        server.serve(model, **_server_options(args))
+        server.serve(model, models=models, default_model=args.model, **_server_options(args))
     except KeyboardInterrupt:  # Ctrl+C is how a server is stopped: not an error
         console.info("posenet: stopped")
     return 0

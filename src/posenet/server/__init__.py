@@ -7,7 +7,8 @@
 Modules: :mod:`.app` (routes, pages), :mod:`.guard` (accepted ``Host`` and ``Origin``),
 :mod:`.schemas` (request options generated from :data:`posenet.options.POSE_OPTION_SPECS`,
 documented responses), :mod:`.uploads` (body limit and deadline, content types,
-multipart), :mod:`.work` (admission, worker threads), :mod:`.stream` (the WebSocket
+multipart), :mod:`.work` (admission, worker threads), :mod:`.models` (the models offered,
+loaded on first use; a detector per stream), :mod:`.stream` (the WebSocket
 protocol), :mod:`.run` (:func:`serve`, the uvicorn settings), :mod:`.limits` (the
 defaults; importable without the ``server`` extra, as is this package: the rest loads on
 first use).
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .limits import (
     DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_MODELS,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_QUEUE,
     DEFAULT_MAX_STREAMS,
@@ -38,6 +40,7 @@ _LAZY = {"create_app": ".app", "serve": ".run", "RequestOptions": ".schemas"}
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
+    "DEFAULT_MAX_MODELS",
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_MAX_QUEUE",
     "DEFAULT_MAX_STREAMS",

@@ -1,8 +1,10 @@
-"""The FastAPI app around one loaded pose model: routes, error answers, the page.
+"""The FastAPI app around the pose models it offers: routes, error answers, the page.
 
 Endpoints: ``POST /v1/poses`` (one image -> poses), ``WS /v1/stream`` (frames in, poses
-out, stale frames dropped), ``GET /healthz``, ``GET /v1/models``, ``GET /openapi.json``,
+out, stale frames dropped), ``GET /healthz``, ``GET /v1/models`` (what is offered),
+``GET /v1/models/{name}`` (one model's info, loading it), ``GET /openapi.json``,
 ``GET /docs`` (an offline API page) and ``GET /`` (the webcam / photo page).
+Requests and streams choose a model with ``model=`` (default: the default model).
 
 Options default to the preset :data:`posenet.options.DEFAULT_PRESET`, so a request gives
 what ``model.estimate(image, DEFAULT_PRESET)`` and the command line give. Every request
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from .errors import ApiError
 from .guard import HostOriginGuard
 from .limits import (
     DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_MODELS,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_QUEUE,
     DEFAULT_MAX_STREAMS,
@@ -38,7 +41,8 @@ from .limits import (
     frame_slots,
     host_name,
 )
-from .schemas import ERROR_RESPONSES, PosesResponse, parse_options, presets_json, query_parameters
+from .models import Loader, ModelHub, model_name, reloader
+from .schemas import ERROR_RESPONSES, ErrorResponse, PosesResponse, parse_options, presets_json, query_parameters
 from .stream import serve_stream
 from .uploads import REQUEST_BODY, body_unread, read_image, upload_size, upload_type
 from .work import Estimator
@@ -72,9 +76,39 @@ def _check_limits(max_upload_bytes: int, max_pixels: int, max_queue: int, max_st
         raise ValueError(f"body_timeout must be a positive number of seconds, got {body_timeout!r}")
 
 
+def model_hub(model: PoseModel | None, models: Mapping[str, Loader | None] | None, default_model: str | None,
+              max_models: int, max_streams: int) -> ModelHub:
+    """The models of :func:`create_app`: ``model`` (a loaded instance) under its family name,
+    and ``models`` (name -> loader); the default is ``default_model``, else ``model``'s, else
+    the first of ``models``."""
+    loaders: dict[str, Loader | None] = dict(models or {})
+    preloaded: dict[str, PoseModel] = {}
+    if model is not None:
+        name = model_name(model)
+        loaders.setdefault(name, reloader(model))
+        loaders = {name: loaders.pop(name), **loaders}
+        preloaded[name] = model
+    if not loaders:
+        raise ValueError("create_app needs a model, or models to load")
+    default = default_model or next(iter(loaders))
+    return ModelHub(loaders, default, max_models=max_models, max_idle=max_streams, preloaded=preloaded)
+
+
+def _lifespan(estimator: Estimator) -> Any:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        estimator.close()
+
+    return lifespan
+
+
 def create_app(
-    model: PoseModel,
+    model: PoseModel | None = None,
     *,
+    models: Mapping[str, Loader | None] | None = None,
+    default_model: str | None = None,
+    max_models: int = DEFAULT_MAX_MODELS,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_queue: int = DEFAULT_MAX_QUEUE,
@@ -85,7 +119,10 @@ def create_app(
     allowed_hosts: Iterable[str] = (),
     allowed_origins: Iterable[str] = (),
 ) -> FastAPI:
-    """Build the service around a loaded model (``posenet.load(...)``).
+    """Build the service around a loaded ``model`` (``posenet.load()``) and/or ``models`` to
+    load on first use (name -> loader, e.g. ``{"movenet-lightning": lambda:
+    posenet.create_detector("movenet-lightning")}``), at most ``max_models`` kept loaded
+    (:mod:`.models`); ``default_model`` answers requests naming no ``model``.
 
     ``max_upload_bytes`` bounds a body or stream frame (413), ``max_pixels`` the decoded
     image (413, checked from the header), ``max_queue`` the HTTP requests admitted at once
@@ -99,24 +136,20 @@ def create_app(
     body_bytes = body_budget(max_upload_bytes) if max_body_bytes is None else max_body_bytes
     _check_limits(max_upload_bytes, max_pixels, max_queue, max_streams, body_bytes, body_timeout, workers)
     hosts, origins = [host_name(h) for h in allowed_hosts], list(allowed_origins)
-    estimator = Estimator(model, max_pixels=max_pixels, max_queue=max_queue, max_body_bytes=body_bytes,
+    hub = model_hub(model, models, default_model, max_models, max_streams)
+    estimator = Estimator(hub, max_pixels=max_pixels, max_queue=max_queue, max_body_bytes=body_bytes,
                           max_streams=max_streams, workers=workers)
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        estimator.close()
-
-    app = FastAPI(title="posenet-py", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
-                  description="Human pose estimation (TensorFlow.js PoseNet 2.2.2, ported) on this machine.")
+    app = FastAPI(title="posenet-py", version=__version__, docs_url=None, redoc_url=None,
+                  lifespan=_lifespan(estimator), description="Human pose estimation on this machine.")
     app.add_middleware(HostOriginGuard, hosts=hosts, origins=origins)
     app.state.estimator = estimator
-    app.state.model_info = jsonable(model.info().to_dict())
-    app.state.limits = {"max_upload_bytes": max_upload_bytes, "max_pixels": max_pixels, "max_queue": max_queue,
-                        "max_body_bytes": body_bytes, "max_streams": max_streams,
+    app.state.hub = hub
+    app.state.limits = {"max_models": max_models, "max_upload_bytes": max_upload_bytes, "max_pixels": max_pixels,
+                        "max_queue": max_queue, "max_body_bytes": body_bytes, "max_streams": max_streams,
                         "stream_frames_at_once": frame_slots(max_queue), "body_timeout_s": body_timeout,
-                        "workers": estimator.workers,
-                        "min_input_side": MIN_INPUT_SIDE, "max_input_side": max_input_side()}
+                        "workers": estimator.workers, "min_input_side": MIN_INPUT_SIDE,
+                        "max_input_side": max_input_side()}
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -136,26 +169,42 @@ def _add_api_routes(app: FastAPI, estimator: Estimator, max_upload_bytes: int, b
         """Send the image as the raw body (`Content-Type: image/jpeg`, `image/png`, ...) or
         as a multipart upload; options are query parameters (default: the preset's). Positions
         are pixels of the image as uploaded (EXIF orientation applied)."""
-        _, options = parse_options(request.query_params, "query")
+        query, options = parse_options(request.query_params, "query")
         mime = upload_type(request)
         result = await estimator.estimate_request(
             lambda: read_image(request, mime, max_upload_bytes, body_timeout), options,
-            upload_size(request, max_upload_bytes))
+            upload_size(request, max_upload_bytes), query.model)
         return JSONResponse(result, headers={"Server-Timing": _server_timing(result["timing"])})
 
     @app.get("/healthz", summary="Liveness and load")
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", **estimator.load()}
 
-    @app.get("/v1/models", summary="The loaded model, the checkpoints on this machine, the presets")
+    hub = estimator.hub
+
+    @app.get("/v1/models", summary="The models offered, the PoseNet checkpoints on this machine, the presets")
     async def models() -> dict[str, Any]:
+        """`models`: each model offered (`model=`), whether it is loaded, and its `info`
+        (keypoint names, skeleton: index pairs into them) once loaded (`GET /v1/models/{name}`
+        loads one); `loaded`: the default model's info."""
         available = await asyncio.to_thread(lambda: [s.to_dict() for s in checkpoints.all_status()])
-        return {"loaded": app.state.model_info, "available": jsonable(available), "presets": presets_json(),
-                "default_preset": DEFAULT_PRESET, "limits": app.state.limits}
+        return {"loaded": await hub.info(hub.default), "default_model": hub.default, "models": hub.listing(),
+                "available": jsonable(available), "presets": presets_json(), "default_preset": DEFAULT_PRESET,
+                "limits": app.state.limits}
+
+    @app.get("/v1/models/{name}", summary="One model's info (loads it on first use)",
+             responses={404: {"model": ErrorResponse, "description": "A model the service does not offer."},
+                        503: {"model": ErrorResponse, "description": "The model cannot be loaded here."}})
+    async def model_info(name: str) -> dict[str, Any]:
+        """The model's `info()`: family, name, `keypoint_names`, `skeleton` (pairs of indices
+        into `keypoint_names`), input size, engine and the family's own settings."""
+        if name not in hub.names:
+            raise ApiError(404, f"unknown model {name[:64]!r}: this service offers {', '.join(hub.names)}")
+        return await hub.info(name)
 
     @app.websocket("/v1/stream")
     async def stream(ws: WebSocket) -> None:
-        await serve_stream(ws, estimator, app.state.model_info, max_upload_bytes)
+        await serve_stream(ws, estimator, max_upload_bytes)
 
 
 def _add_pages(app: FastAPI) -> None:

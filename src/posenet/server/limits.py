@@ -14,6 +14,9 @@ DEFAULT_MAX_QUEUE = 8
 """Most HTTP requests admitted at once (reading their body, decoding, waiting or running)."""
 DEFAULT_MAX_STREAMS = 8
 """Most WebSocket streams open at once; more are closed with code 1013."""
+DEFAULT_MAX_MODELS = 4
+"""Most model families kept loaded at once for HTTP requests (the least recently used is
+dropped first; streams' own detectors are bounded by the open streams)."""
 DEFAULT_BODY_TIMEOUT = 30.0
 """Seconds a request body may take to arrive, once admitted (408 after)."""
 DEFAULT_HEADER_TIMEOUT = 10.0

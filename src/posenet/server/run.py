@@ -9,7 +9,7 @@ import errno
 import logging
 import socket
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import h11
@@ -23,6 +23,7 @@ from .limits import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_KEEP_ALIVE,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_MODELS,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_QUEUE,
     DEFAULT_MAX_STREAMS,
@@ -137,7 +138,7 @@ def bind(host: str, port: int) -> list[socket.socket]:
 
 
 def serve(
-    model: PoseModel,
+    model: PoseModel | None,
     host: str = "127.0.0.1",
     port: int = 8000,
     max_upload_bytes: int | None = DEFAULT_MAX_UPLOAD_BYTES,
@@ -149,8 +150,14 @@ def serve(
     allowed_hosts: Iterable[str] = (),
     allowed_origins: Iterable[str] = (),
     log_level: str = "info",
+    models: Mapping[str, Callable[[], PoseModel] | None] | None = None,
+    default_model: str | None = None,
+    max_models: int | None = DEFAULT_MAX_MODELS,
 ) -> None:
     """Run the service with uvicorn until interrupted (loopback only by default).
+
+    ``model`` is the default model (loaded); ``models`` more to offer, by name, each loaded
+    on first use (see :func:`~.app.create_app`).
 
     ``None`` for a limit means its default; ``host`` is accepted as a ``Host`` name besides
     the loopback ones and ``allowed_hosts``. Binds the port first (``OSError`` with a
@@ -163,7 +170,8 @@ def serve(
                      max_pixels=DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels,
                      max_queue=DEFAULT_MAX_QUEUE if max_queue is None else max_queue,
                      max_streams=DEFAULT_MAX_STREAMS if max_streams is None else max_streams,
-                     workers=workers, allowed_hosts=hosts, allowed_origins=allowed_origins)
+                     workers=workers, allowed_hosts=hosts, allowed_origins=allowed_origins, models=models,
+                     default_model=default_model, max_models=DEFAULT_MAX_MODELS if max_models is None else max_models)
     config = server_config(app, log_level=log_level, max_upload_bytes=upload)
     sockets = bind(host, port)
     try:

@@ -2,8 +2,8 @@
 
 :data:`RequestOptions` is generated from :data:`posenet.options.POSE_OPTION_SPECS`, so the
 server accepts exactly the library's options with the library's bounds and help, plus
-``preset``, ``mode`` and ``input_resolution``. An option left out (``None``) takes the
-preset's value; :meth:`RequestBase.to_options` resolves them into
+``model``, ``preset``, ``mode`` and ``input_resolution``. An option left out (``None``) takes the
+preset's value (``model``: the service's default model); :meth:`RequestBase.to_options` resolves them into
 :class:`posenet.options.PoseOptions`.
 """
 
@@ -37,6 +37,7 @@ class RequestBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     if TYPE_CHECKING:  # generated fields (see RequestOptions) that the code below reads
+        model: str | None
         preset: str
         mode: Mode
         input_resolution: str | None
@@ -76,6 +77,10 @@ def _spec_field(spec: OptionSpec) -> tuple[Any, Any]:
 
 def _fields() -> dict[str, Any]:
     fields: dict[str, Any] = {
+        "model": (str | None, Field(
+            None, max_length=64, examples=["posenet", "movenet-lightning"],
+            description="The model family to run, one of those `GET /v1/models` lists (an unknown one: 400 "
+            "naming them). Default: the service's default model (`posenet serve --model`).")),
         "preset": (Literal[tuple(PRESETS)], Field(
             DEFAULT_PRESET, description="Named options: " + "; ".join(
                 f"`{p.name}`: {p.description}" for p in PRESETS.values()) + ".")),
@@ -144,7 +149,7 @@ class Keypoint(BaseModel):
 
 class Pose(BaseModel):
     score: float | None
-    keypoints: list[Keypoint]
+    keypoints: list[Keypoint] | list[dict[str, Any]]
 
 
 class Timing(BaseModel):
@@ -155,8 +160,11 @@ class Timing(BaseModel):
 
 
 class PosesResponse(BaseModel):
-    """Poses in the pixel frame of the uploaded image (EXIF orientation applied)."""
+    """Poses in the pixel frame of the uploaded image (EXIF orientation applied), found by
+    ``model``. Each model family has its JSON shape (PoseNet: ``part``, ``position``; MoveNet
+    and BlazePose: ``name``, ``x``, ``y``; BlazePose adds ``keypoints3D`` in metres)."""
 
+    model: str
     width: int
     height: int
     poses: list[Pose]
@@ -168,12 +176,13 @@ class ErrorResponse(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "Empty, undecodable or truncated image; a Host not accepted."},
+    400: {"model": ErrorResponse, "description": "Empty, undecodable or truncated image; a Host not accepted; "
+          "a `model` the service does not offer."},
     403: {"model": ErrorResponse, "description": "An Origin (another site's page) not accepted."},
     408: {"model": ErrorResponse, "description": "The body did not arrive within body_timeout."},
     413: {"model": ErrorResponse, "description": "Body over max_upload_bytes or image over max_pixels."},
     415: {"model": ErrorResponse, "description": "Unsupported Content-Type."},
     422: {"model": ErrorResponse, "description": "Bad or unknown query parameter."},
     503: {"model": ErrorResponse, "description": "max_queue requests in progress (refused before the body "
-          "is read); retry later."},
+          "is read); retry later. Also: the model named cannot be loaded on this machine."},
 }

@@ -1,6 +1,7 @@
 """Admission and execution: bounded slots for HTTP requests and for stream frames, and the
-worker threads that decode images and run the model, several at a time (no model lock:
-a loaded model serves several threads at once)."""
+worker threads that decode images and run a model, several at a time (no model lock: a
+shared model serves several HTTP requests at once; a stream's frames go one at a time to
+the stream's own detector, see :mod:`.models`)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from .. import Pose
 from ..errors import ImageTooLargeError, InvalidImageError
-from ..families import PoseModel
 from ..images import SAFE_FORMATS, decode_image
 from ..options import PoseOptions
 from ..serialize import poses_to_json
 from .errors import ApiError, short
 from .limits import DEFAULT_MAX_STREAMS, default_workers, frame_slots
+from .models import ModelHub
+
+Estimate = Callable[[np.ndarray], list[Pose]]
+"""One model call on a decoded uint8 ``[H, W, 3]`` RGB image: its poses (image pixels)."""
 
 log = logging.getLogger("posenet.server")
 
@@ -82,11 +87,11 @@ class Estimator:
     ``max_body_bytes`` budget (one request is always admitted when none is in progress),
     from before their body is read until their job ends. Stream frames share
     :func:`~.limits.frame_slots` slots of their own, so neither kind can starve the
-    other; at most ``max_streams`` streams are open."""
+    other; at most ``max_streams`` streams are open. ``hub`` holds the models."""
 
-    def __init__(self, model: PoseModel, *, max_pixels: int, max_queue: int, max_body_bytes: int,
+    def __init__(self, hub: ModelHub, *, max_pixels: int, max_queue: int, max_body_bytes: int,
                  max_streams: int = DEFAULT_MAX_STREAMS, workers: int | None = None) -> None:
-        self.model = model
+        self.hub = hub
         self.max_pixels = max_pixels
         self.http = Slots(max_queue)
         self.max_body_bytes = max_body_bytes
@@ -99,11 +104,11 @@ class Estimator:
         self.requests = 0
         self.failures = 0
 
-    def _estimate(self, data: bytes, options: PoseOptions, submitted: float) -> dict[str, Any]:
+    def _estimate(self, data: bytes, estimate: Estimate, submitted: float) -> dict[str, Any]:
         t0 = time.perf_counter()
         image: np.ndarray = decode_image(data, max_pixels=self.max_pixels, formats=SAFE_FORMATS)
         t1 = time.perf_counter()
-        poses = self.model.estimate(image, options)
+        poses = estimate(image)
         t2 = time.perf_counter()
         return {
             "width": int(image.shape[1]),
@@ -112,12 +117,12 @@ class Estimator:
             "timing": {"decode_ms": _ms(t1 - t0), "queue_ms": _ms(t0 - submitted), "inference_ms": _ms(t2 - t1)},
         }
 
-    def _job(self, data: bytes, options: PoseOptions, submitted: float) -> dict[str, Any]:
+    def _job(self, data: bytes, estimate: Estimate, submitted: float) -> dict[str, Any]:
         """:meth:`_estimate`, with the library's errors mapped to HTTP statuses (the one
         place that does it): an image over ``max_pixels`` 413, any other unreadable
         image 400, options the model refuses 422."""
         try:
-            return self._estimate(data, options, submitted)
+            return self._estimate(data, estimate, submitted)
         except ImageTooLargeError as exc:
             raise ApiError(413, short(exc)) from None
         except InvalidImageError as exc:
@@ -125,13 +130,13 @@ class Estimator:
         except ValueError as exc:
             raise ApiError(422, short(exc)) from None
 
-    async def _run(self, data: bytes, options: PoseOptions, release: Callable[[], None]) -> dict[str, Any]:
+    async def _run(self, data: bytes, estimate: Estimate, release: Callable[[], None]) -> dict[str, Any]:
         """Decode and estimate in a worker; ``release`` gives the caller's slot back when
         the thread finishes (also if the awaiting task is cancelled)."""
         t0 = time.perf_counter()
         loop = asyncio.get_running_loop()
         try:
-            cfut = self.pool.submit(self._job, data, options, t0)
+            cfut = self.pool.submit(self._job, data, estimate, t0)
         except BaseException:
             release()
             raise
@@ -149,10 +154,12 @@ class Estimator:
         return result
 
     async def estimate_request(self, read: Callable[[], Awaitable[bytes]], options: PoseOptions,
-                               size: int) -> dict[str, Any]:
+                               size: int, model: str | None = None) -> dict[str, Any]:
         """Admit an HTTP request whose body announces ``size`` bytes (503 when
         ``max_queue`` requests are in progress, or their bodies would exceed
-        ``max_body_bytes``), then ``read`` its body and estimate."""
+        ``max_body_bytes``), then ``read`` its body and estimate it as a still with the
+        shared instance of ``model`` (a name the hub offers; ``None``: the default)."""
+        name = self.hub.check(model)
         if self.body_bytes and self.body_bytes + size > self.max_body_bytes:
             raise ApiError(503, f"busy: {self.body_bytes} bytes of uploads in progress, retry shortly")
         if not self.http.try_acquire():
@@ -165,15 +172,28 @@ class Estimator:
 
         try:
             data = await read()
+            shared = await self.hub.shared(name)
         except BaseException:
             release()
             raise
-        return await self._run(data, options, release)
+        result = await self._run(data, lambda image: shared.estimate_batch([image], options)[0], release)
+        return {"model": name, **result}
 
-    async def estimate_frame(self, data: bytes, options: PoseOptions) -> dict[str, Any]:
-        """Wait for a frame slot, then estimate."""
-        await self.frames.acquire()
-        return await self._run(data, options, self.frames.release)
+    async def estimate_frame(self, data: bytes, estimate: Estimate, done: Callable[[], None]) -> dict[str, Any]:
+        """Wait for a frame slot, then run ``estimate`` on the decoded frame; ``done`` is
+        called (on the event loop) once the worker thread has finished with it, also when
+        the awaiting task was cancelled."""
+        try:
+            await self.frames.acquire()
+        except BaseException:
+            done()
+            raise
+
+        def release() -> None:
+            self.frames.release()
+            done()
+
+        return await self._run(data, estimate, release)
 
     def open_stream(self) -> bool:
         """Count a new stream in, unless ``max_streams`` are open."""
@@ -190,7 +210,7 @@ class Estimator:
         return {"in_progress": self.http.held, "max_queue": self.http.capacity, "body_bytes": self.body_bytes,
                 "streams": self.streams,
                 "max_streams": self.max_streams, "frames_in_progress": self.frames.held, "workers": self.workers,
-                "requests": self.requests, "internal_errors": self.failures}
+                "requests": self.requests, "internal_errors": self.failures, **self.hub.load()}
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -78,8 +78,15 @@ def process_video(
     frame that failed to decode yields a result with ``error`` set and touches neither
     the tracker nor the smoother. Closing the returned generator stops the prefetch
     thread; close it before closing the reader.
+
+    The model is :meth:`~posenet.families.PoseModel.reset` first (a video is a new stream)
+    and each frame goes to it with its presentation time, ``timestamp_ms = time_s * 1000``
+    (milliseconds of the source's clock): models that follow a stream (MoveNet's crop and
+    filters) smooth over it, so the poses are those of calling ``model.estimate(image,
+    options, timestamp_ms=...)`` frame by frame after a reset.
     """
     opts = pose_options(options)
+    model.reset()
     frames: Iterator[VideoFrame] = prefetch(reader, prefetch_size) if prefetch_size > 0 else iter(reader)
     try:
         for frame in frames:
@@ -87,7 +94,7 @@ def process_video(
                 yield FrameResult(frame.index, frame.time_s, None, (), None,
                                   FRAME_MISSING if frame.missing else DECODE_FAILED)
                 continue
-            poses = model.estimate(frame.image, opts)
+            poses = model.estimate(frame.image, opts, timestamp_ms=frame.time_s * 1000.0)
             ids = [t.track_id for t in tracker.update(poses)] if tracker is not None else None
             if smoother is not None:
                 poses = smoother.update(frame.time_s, poses, ids)

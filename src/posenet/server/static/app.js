@@ -22,11 +22,13 @@
     source: "none", framesSent: 0, framesAnswered: 0, framesDropped: 0, errors: 0,
     posesReceived: 0, lastPoseCount: 0, drawnFrames: 0, drawnPoses: 0, drawnKeypoints: 0,
     lastLatencyMs: null, lastServerMs: null, fps: 0, lastResult: null, lastError: null,
-    lastDrawnKeypoints: 0, preset: null, options: null,
+    lastDrawnKeypoints: 0, preset: null, options: null, model: null, lastModel: null, drawn3d: 0,
   };
 
-  // What the service says: presets by name, the default one, the model's skeleton.
-  const catalog = { presets: null, defaultPreset: null, keypointNames: [], skeleton: [] };
+  // What the service says: presets by name, the default one, the models offered and
+  // each one's info (keypoint names, skeleton) once known.
+  const catalog = { presets: null, defaultPreset: null, defaultModel: null, models: {}, modelList: null };
+  const view3d = new window.PoseView3D($("view3d"));
 
   const state = {
     source: "none", stream: null, ws: null, wsReady: false, inFlight: new Map(),
@@ -44,6 +46,7 @@
 
   function controls() {
     return {
+      model: $("model-select").value,
       preset: $("preset").value,
       mode: document.querySelector('input[name="mode"]:checked').value,
       input_resolution: $("input-resolution").value,
@@ -61,6 +64,7 @@
       flip_horizontal: state.source === "camera" && c.mirror,
     };
     if (!c.preset) delete opts.preset;  // the catalog has not arrived: the service's default
+    if (c.model) opts.model = c.model;
     for (const [id, [name]] of Object.entries(SLIDERS)) opts[name] = Number($(id).value);
     return opts;
   }
@@ -83,12 +87,49 @@
     $("preset-description").textContent = preset.description;
   }
 
-  function applyCatalog(presets, defaultPreset, info) {
-    if (info) {
-      catalog.keypointNames = info.keypoint_names || [];
-      catalog.skeleton = info.skeleton || [];
-      showModel(info);
+  // The model selector: the models GET /v1/models offers, the default one selected.
+  function applyModels(list, defaultModel) {
+    if (!list || catalog.modelList) return;
+    catalog.modelList = list;
+    catalog.defaultModel = defaultModel;
+    for (const m of list) if (m.info) catalog.models[m.name] = m.info;
+    const select = $("model-select");
+    select.replaceChildren(...list.map((m) => {
+      const option = new Option(m.name, m.name, false, m.name === defaultModel);
+      option.title = m.description || "";
+      return option;
+    }));
+    select.value = defaultModel;
+    showModel(catalog.models[defaultModel]);
+  }
+
+  function rememberModel(name, info) {
+    if (name && info) catalog.models[name] = info;
+    if (name === controls().model || !controls().model) showModel(info);
+  }
+
+  // A model chosen on the page: its info (skeleton) first, then the new estimates.
+  async function onModelChanged() {
+    const name = controls().model;
+    if (!catalog.models[name]) {
+      setStatus(`Loading ${name}…`);
+      try {
+        const r = await fetch(`/v1/models/${encodeURIComponent(name)}`);
+        const body = await r.json();
+        if (!r.ok) { setStatus(`Server: ${describe(body.detail)} (${r.status})`, true); return; }
+        catalog.models[name] = body;
+      } catch (err) {
+        setStatus(`Cannot load ${name}: ${err.message}`, true);
+        return;
+      }
+      if (controls().model !== name) return;  // chosen again meanwhile
     }
+    showModel(catalog.models[name]);
+    onOptionsChanged();
+  }
+
+  function applyCatalog(presets, defaultPreset, info, name) {
+    if (info) rememberModel(name || catalog.defaultModel, info);
     if (!presets || catalog.presets) return;
     catalog.presets = presets;
     catalog.defaultPreset = defaultPreset;
@@ -103,9 +144,10 @@
     showOutputs();
   }
 
-  function setActive(options, preset) {
+  function setActive(options, preset, model) {
     state.active = stats.options = options;
     stats.preset = preset;
+    if (model) stats.model = model;
   }
 
   function showOutputs() {
@@ -122,9 +164,10 @@
   }
 
   for (const el of document.querySelectorAll("input, select")) {
-    if (el.id === "photo" || el.id === "preset" || el.name === "mode") continue;
+    if (el.id === "photo" || el.id === "preset" || el.id === "model-select" || el.name === "mode") continue;
     el.addEventListener("input", onOptionsChanged);
   }
+  $("model-select").addEventListener("change", onModelChanged);
   for (const el of [$("preset"), ...document.querySelectorAll('input[name="mode"]')]) {
     el.addEventListener("change", () => { applyPreset(); onOptionsChanged(); });
   }
@@ -172,6 +215,7 @@
     state.ws = ws;
     state.inFlight.clear();
     state.sentSeq = 0;
+    state.lastStamp = 0;
     state.encoding = false;
     ws.onopen = () => setStatus("Connected; streaming frames.");
     ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
@@ -197,11 +241,12 @@
   function onMessage(msg) {
     if (msg.type === "ready") {
       state.wsReady = true;
-      applyCatalog(msg.presets, msg.default_preset, msg.model);
-      setActive(msg.options, msg.preset);
+      applyCatalog(msg.presets, msg.default_preset, msg.model, msg.model_name);
+      setActive(msg.options, msg.preset, msg.model_name);
       sendOptions();
     } else if (msg.type === "options") {
-      setActive(msg.options, msg.preset);
+      rememberModel(msg.model_name, msg.model);
+      setActive(msg.options, msg.preset, msg.model_name);
     } else if (msg.type === "poses") {
       const sent = state.inFlight.get(msg.frame);
       state.inFlight.delete(msg.frame);
@@ -227,6 +272,7 @@
     stats.posesReceived += result.poses.length;
     stats.lastServerMs = result.timing ? result.timing.total_ms : null;
     stats.lastResult = result;
+    stats.lastModel = result.model || null;
     state.answerTimes.push(now);
     while (state.answerTimes.length && now - state.answerTimes[0] > 2000) state.answerTimes.shift();
     const span = state.answerTimes.length > 1 ? now - state.answerTimes[0] : 0;
@@ -250,6 +296,9 @@
       if (state.ws !== ws || ws.readyState !== WebSocket.OPEN || !blob) return;
       const seq = ++state.sentSeq;  // the server numbers binary messages the same way
       state.inFlight.set(seq, t0);
+      // The frame's capture time, for models that smooth over time (milliseconds, increasing).
+      state.lastStamp = Math.max(t0, (state.lastStamp || 0) + 0.001);
+      ws.send(JSON.stringify({ type: "frame", timestamp_ms: state.lastStamp }));
       ws.send(blob);
       stats.framesSent += 1;
     }, "image/jpeg", 0.85);
@@ -305,7 +354,7 @@
     if (!state.photo) return;
     const id = ++state.photoRequest;
     const opts = serverOptions();
-    setActive(opts, opts.preset);
+    setActive(opts, opts.preset, opts.model);
     const query = new URLSearchParams(Object.entries(opts).map(([k, v]) => [k, String(v)]));
     const file = state.photo.file;
     setStatus(`Estimating ${file.name}…`);
@@ -397,28 +446,33 @@
     // Poses are in the pixels of the image the server saw; scale to the canvas.
     const sx = w / state.resultSize.width, sy = h / state.resultSize.height;
     const unit = Math.max(2, Math.round(Math.min(w, h) / 180));
+    // The skeleton of the model that found these poses (each family has its own).
+    const info = catalog.models[result.model || catalog.defaultModel] || {};
+    const names = info.keypoint_names || [], skeleton = info.skeleton || [];
     let drawn = 0, keypoints = 0;
     result.poses.forEach((pose, i) => {
       const color = COLORS[i % COLORS.length];
-      const kp = pose.keypoints;
-      const byPart = new Map(kp.map((k) => [k.part, k]));
-      const ok = (k) => k && k.score !== null && k.score >= minPart && k.position.x !== null && k.position.y !== null;
+      const kp = pose.keypoints.map(point);
+      const byName = new Map(kp.map((k) => [k.name, k]));
+      // skeleton edges are indices into the keypoint names (the keypoints' order)
+      const at = (j) => (kp[j] && kp[j].name === names[j] ? kp[j] : byName.get(names[j]));
+      const ok = (k) => k && k.score !== null && k.score >= minPart && k.x !== null && k.y !== null;
       ctx.strokeStyle = color;
       ctx.lineWidth = unit;
       ctx.lineCap = "round";
-      for (const edge of catalog.skeleton) {  // [i, j]: indices into the keypoint names
-        const [a, b] = edge.map((i) => byPart.get(catalog.keypointNames[i]));
+      for (const edge of skeleton) {
+        const [a, b] = edge.map(at);
         if (!ok(a) || !ok(b)) continue;
         ctx.beginPath();
-        ctx.moveTo(a.position.x * sx, a.position.y * sy);
-        ctx.lineTo(b.position.x * sx, b.position.y * sy);
+        ctx.moveTo(a.x * sx, a.y * sy);
+        ctx.lineTo(b.x * sx, b.y * sy);
         ctx.stroke();
       }
       ctx.fillStyle = color;
       for (const k of kp) {
         if (!ok(k)) continue;
         ctx.beginPath();
-        ctx.arc(k.position.x * sx, k.position.y * sy, unit * 1.6, 0, 2 * Math.PI);
+        ctx.arc(k.x * sx, k.y * sy, unit * 1.6, 0, 2 * Math.PI);
         ctx.fill();
         keypoints += 1;
       }
@@ -428,6 +482,23 @@
     stats.drawnKeypoints += keypoints;
     stats.lastDrawnKeypoints = keypoints;
     $("pose-count").textContent = `${drawn} / ${result.poses.length}`;
+    draw3d(result, skeleton, minPart);
+  }
+
+  // A keypoint in either JSON shape: PoseNet's {part, score, position: {x, y}} or
+  // pose-detection's {name, score, x, y} (MoveNet, BlazePose).
+  function point(k) {
+    const p = k.position || k;
+    return { name: k.part !== undefined ? k.part : k.name, score: k.score, x: p.x, y: p.y };
+  }
+
+  // The first pose with keypoints3D (BlazePose, metres) in the 3D view; hidden otherwise.
+  function draw3d(result, skeleton, minPart) {
+    const pose = result.poses.find((p) => Array.isArray(p.keypoints3D) && p.keypoints3D.length);
+    $("view3d-box").classList.toggle("hidden", !pose);
+    if (!pose) { stats.drawn3d = 0; return; }
+    view3d.show(pose.keypoints3D, skeleton, minPart);
+    stats.drawn3d = view3d.drawn;
   }
 
   // ------------------------------------------------------------------ readout
@@ -447,12 +518,16 @@
   function showModel(info) {
     if (!info) return;
     const r = info.input_resolution;
-    $("model").textContent = `${info.name || info.family} · stride ${info.output_stride}` +
-      (r ? ` · ${r.width}×${r.height}` : "") + (info.engine ? ` · ${info.engine}` : "");
+    $("model").textContent = `${info.name || info.family}` +
+      (info.output_stride ? ` · stride ${info.output_stride}` : "") + (r ? ` · ${r.width}×${r.height}` : "") +
+      ` · ${(info.keypoint_names || []).length} keypoints` + (info.engine ? ` · ${info.engine}` : "");
   }
 
   fetch("/v1/models").then((r) => r.json())
-    .then((m) => applyCatalog(m.presets, m.default_preset, m.loaded))
+    .then((m) => {
+      applyModels(m.models || [{ name: m.default_model, info: m.loaded }], m.default_model);
+      applyCatalog(m.presets, m.default_preset, m.loaded, m.default_model);
+    })
     .catch(() => setStatus("Cannot read /v1/models: the presets are unknown.", true));
   showOutputs();
   drawIdle();
