@@ -259,3 +259,25 @@ def test_a_stream_detector_goes_back_only_once_no_thread_runs_it() -> None:
     with pytest.raises(ValueError, match="no loader"):
         ModelHub({"posenet": None, MOVENET: None}, "posenet", max_models=2, max_idle=1,
                  preloaded={"posenet": real_net()})
+
+
+def test_streams_share_a_stateless_model_and_get_their_own_stateful_one() -> None:
+    """PoseNet keeps no state between calls: every stream is served by the one shared instance
+    (no reload per stream); MoveNet follows a stream: each stream leases its own detector."""
+    import asyncio
+
+    from posenet.server.models import ModelHub, reloader
+
+    net, lightning = real_net(), _movenet()
+    hub = ModelHub({"posenet": reloader(net), MOVENET: reloader(lightning)}, "posenet", max_models=2, max_idle=2,
+                   preloaded={"posenet": net, MOVENET: lightning})
+
+    async def leases() -> tuple[Any, Any, Any, Any]:
+        return (await hub.lease("posenet"), await hub.lease("posenet"), await hub.lease(MOVENET),
+                await hub.lease(MOVENET))
+
+    first, second, one, other = asyncio.run(leases())
+    assert first is net and second is net and hub.leased == 2
+    assert one is not lightning and other is not lightning and one is not other
+    hub.give_back("posenet", first)
+    assert hub.leased == 2  # the shared instance is never counted as leased nor kept idle

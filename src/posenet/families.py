@@ -28,6 +28,9 @@ class PoseModel(Protocol):
     """What every loaded pose model offers. Results are in the pixels of the image given."""
 
     family: str
+    stateful: bool
+    """Whether :meth:`estimate` carries state from one call to the next (a video stream's crop,
+    filters, tracks): such a model serves one stream at a time; a stateless one serves many."""
 
     def info(self) -> ModelInfo:
         """What is loaded (family, checkpoint, keypoint names, skeleton, engine)."""

@@ -115,7 +115,7 @@ class PoseNet:
     (each engine is built once per output stride and its sessions run concurrently).
     """
 
-    family = "posenet"
+    family, stateful = "posenet", False
 
     def __init__(self, graph: Graph, config: ModelConfig, model_path: Path | None = None) -> None:
         self._graph = graph

@@ -83,6 +83,7 @@ class BlazePose:
     that feed different streams: the ROI, filters and previous mask are per stream."""
 
     family = "blazepose"
+    stateful = True
 
     def __init__(self, config: BlazePoseConfig) -> None:
         self.config = config

@@ -98,7 +98,7 @@ def transform_bilinear(image: np.ndarray, coefficients: list[float], out_size: t
     def read(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
         inside = (ys >= 0) & (ys < height) & (xs >= 0) & (xs < width)
         flat = np.where(inside, ys, 0).astype(np.intp) * width + np.where(inside, xs, 0).astype(np.intp)
-        values = pixels.take(flat.ravel(), axis=0).reshape(*flat.shape, channels).astype(kind)
+        values: np.ndarray = pixels.take(flat.ravel(), axis=0).reshape(*flat.shape, channels).astype(kind)
         values[~inside] = 0
         return values
 

@@ -43,6 +43,7 @@ class MoveNet:
     threads that feed different streams: the crop, filters and tracker are per stream."""
 
     family = "movenet"
+    stateful = True
 
     def __init__(self, config: MoveNetConfig) -> None:
         self.config = config

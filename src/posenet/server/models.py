@@ -140,11 +140,12 @@ class ModelHub:
         return self._infos.get(name)
 
     async def lease(self, name: str) -> PoseModel:
-        """A detector for one stream: an idle one of ``name`` or a new one (the shared instance
-        when the model cannot be loaded again). Give it back with :meth:`give_back`."""
+        """A detector for one stream: an idle one of ``name`` or a new one; the shared instance
+        for a stateless model (PoseNet) or one that cannot be loaded again. Give it back with
+        :meth:`give_back`."""
         shared = await self.shared(name)
-        if self.loaders[name] is None:
-            return shared
+        if self.loaders[name] is None or not getattr(shared, "stateful", True):
+            return shared  # cannot load another, or needs none: stateless models serve every stream
         for key, (idle_name, model) in self._idle.items():
             if idle_name == name:
                 del self._idle[key]
@@ -157,7 +158,7 @@ class ModelHub:
     def give_back(self, name: str, model: PoseModel) -> None:
         """A stream is done with ``model``: reset it and keep it for the next stream (at most
         ``max_idle`` kept; none for a model no longer loaded)."""
-        if self.loaders.get(name) is None:
+        if self.loaders.get(name) is None or model is self._shared.get(name):
             return
         self.leased -= 1
         if name not in self._shared:
