@@ -63,12 +63,16 @@ def test_tracker_config_validation() -> None:
         TrackerConfig(max_age=0)
 
 
-def test_model_path_needs_a_folder_or_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_model_path_needs_a_folder_or_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, movenet_dir: Path) -> None:
+    """Without a folder setting, cache or reachable download the error says what to set; a folder
+    holding the files is used (and checked against the published checksums)."""
     monkeypatch.delenv("POSENET_MOVENET_DIR", raising=False)
+    monkeypatch.setenv("POSENET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("POSENET_GRAPH_MODELS_BASE_URL", "http://127.0.0.1:9/")
     with pytest.raises(ValueError, match="POSENET_MOVENET_DIR"):
         MoveNetConfig().model_path()
-    monkeypatch.setenv("POSENET_MOVENET_DIR", str(tmp_path))
-    assert MoveNetConfig(model_type="thunder").model_path() == str(tmp_path / "movenet-thunder.json")
+    monkeypatch.setenv("POSENET_MOVENET_DIR", str(movenet_dir))
+    assert MoveNetConfig(model_type="thunder").model_path() == str(movenet_dir / "movenet-thunder.json")
 
 
 # -- crop regions, filters, tracker --------------------------------------------------------------

@@ -11,6 +11,11 @@ Lookup order for a checkpoint (``posenet.load`` without ``model_url``):
    all files checked before any is written, the model JSON written last.
 
 A copy with missing shards counts as absent; ``posenet models fetch`` repairs it.
+
+The other families' model files (MoveNet, BlazePose) are found the same way by name
+(:func:`resolve_graph_model`, :mod:`posenet.checkpoints.graph_models`): an explicit path or
+URL, the family's folder setting (``$POSENET_MOVENET_DIR``, ``$POSENET_BLAZEPOSE_DIR``), the
+cache, then a checksum-verified download (``$POSENET_GRAPH_MODELS_BASE_URL`` for a mirror).
 """
 
 from __future__ import annotations
@@ -26,6 +31,23 @@ from .catalog import (
     validate_model_config,
 )
 from .download import MAX_DOWNLOAD_BYTES, Progress, download_model, fetch, resolve_model_json
+from .graph_models import (
+    BASE_URL_ENV,
+    FAMILY_DIR_ENV,
+    GRAPH_MODELS_BASE_URL,
+    GraphModel,
+    GraphModelFile,
+    GraphModelStatus,
+    GraphModelUnavailableError,
+    all_graph_models,
+    fetch_graph_model,
+    find_graph_copy,
+    graph_base_url,
+    graph_model,
+    graph_status,
+    resolve_graph_model,
+    verify_graph_model,
+)
 from .store import (
     SUMS_FILE,
     CheckpointStatus,
@@ -45,8 +67,11 @@ from .store import (
 )
 
 __all__ = [
-    "BASE_URL", "MAX_DOWNLOAD_BYTES", "SUMS_FILE", "WEIGHT_COUNTS", "Checkpoint", "CheckpointStatus", "Progress",
-    "all_checkpoints", "all_status", "base_url", "by_name", "cache_dir", "download_model", "fetch", "find_checkpoint",
-    "find_copy", "known_checksums", "locate", "missing_files", "model_dir", "parse_sums", "resolve_model_json",
-    "sha256", "shard_names", "status", "validate_model_config", "verify", "verify_files",
+    "BASE_URL", "BASE_URL_ENV", "FAMILY_DIR_ENV", "GRAPH_MODELS_BASE_URL", "MAX_DOWNLOAD_BYTES", "SUMS_FILE",
+    "WEIGHT_COUNTS", "Checkpoint", "CheckpointStatus", "GraphModel", "GraphModelFile", "GraphModelStatus",
+    "GraphModelUnavailableError", "Progress", "all_checkpoints", "all_graph_models", "all_status", "base_url",
+    "by_name", "cache_dir", "download_model", "fetch", "fetch_graph_model", "find_checkpoint", "find_copy",
+    "find_graph_copy", "graph_base_url", "graph_model", "graph_status", "known_checksums", "locate",
+    "missing_files", "model_dir", "parse_sums", "resolve_graph_model", "resolve_model_json", "sha256",
+    "shard_names", "status", "validate_model_config", "verify", "verify_files", "verify_graph_model",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import CheckpointUnavailableError, ChecksumMismatchError, ModelFormatError
@@ -64,20 +64,23 @@ def _download(url: str, progress: Progress | None, timeout: float = 60.0, max_by
 
 
 def download_model(url: str, folder: Path, relative_folder: str | None = None,
-                   progress: Progress | None = None) -> Path:
+                   progress: Progress | None = None, expected: Mapping[str, str] | None = None) -> Path:
     """Download a model JSON and its shards from ``url`` into ``folder``; record their
-    sha256 and check them against the published sums this package knows."""
-    known = known_checksums()
+    sha256 and check them against the published sums this package knows (``expected``:
+    by file name; else the PoseNet sums of ``relative_folder``)."""
+    known = dict(expected) if expected is not None else {
+        name.removeprefix(f"{relative_folder}/"): digest for name, digest in known_checksums().items()
+        if relative_folder and name.startswith(f"{relative_folder}/")}
     json_name = url.rsplit("/", 1)[-1].split("?")[0] or "model.json"
     base = url.rsplit("/", 1)[0] + "/"
     files: dict[str, bytes] = {}
 
     def fetch_one(name: str, file_url: str) -> None:
         data = _download(file_url, progress)
-        expected = known.get(f"{relative_folder}/{name}") if relative_folder else None
-        if expected and hashlib.sha256(data).hexdigest() != expected:
+        published = known.get(name)
+        if published and hashlib.sha256(data).hexdigest() != published:
             raise ChecksumMismatchError(
-                f"{file_url} has sha256 {hashlib.sha256(data).hexdigest()}, but the published file has {expected}; "
+                f"{file_url} has sha256 {hashlib.sha256(data).hexdigest()}, but the published file has {published}; "
                 "the download is corrupt or was tampered with"
             )
         files[name] = data

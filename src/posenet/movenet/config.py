@@ -1,16 +1,17 @@
 """MoveNet configuration: pose-detection 2.1.3's ``MoveNetModelConfig`` as a frozen dataclass.
 
 Defaults and validation messages follow ``movenet/detector_utils.ts`` and
-``calculators/tracker_utils.ts``; the model file comes from ``model_url`` or
-``$POSENET_MOVENET_DIR/movenet-<type>.json`` (there is no download route: the
-reference's TF Hub URLs are not fetched).
+``calculators/tracker_utils.ts``; the model file (``movenet-<type>.json`` + ``.bin``) comes
+from ``model_url``, else ``$POSENET_MOVENET_DIR``, the user cache or a checksum-verified
+download (:func:`posenet.checkpoints.resolve_graph_model`; the reference's TF Hub URLs are
+not fetched).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from ..checkpoints import FAMILY_DIR_ENV, resolve_graph_model
 
 MODEL_TYPES: dict[str, str] = {
     "lightning": "SinglePose.Lightning",
@@ -29,7 +30,7 @@ KEYPOINT_FALLOFF: tuple[float, ...] = (0.026, 0.025, 0.025, 0.035, 0.035, 0.079,
                                        0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089)
 """The keypoint tracker's per-keypoint OKS falloff (COCO sigmas), in keypoint order."""
 
-MOVENET_DIR_ENV = "POSENET_MOVENET_DIR"
+MOVENET_DIR_ENV = FAMILY_DIR_ENV["movenet"]
 
 
 @dataclass(frozen=True)
@@ -141,15 +142,17 @@ class MoveNetConfig:
             return self.tracker_config
         return DEFAULT_KEYPOINT_TRACKER if self.tracker_type == "keypoint" else DEFAULT_BOUNDING_BOX_TRACKER
 
+    @property
+    def model_name(self) -> str:
+        """The name of the model file set (``posenet models list --family movenet``)."""
+        return f"movenet-{self.model_type}"
+
     def model_path(self) -> str:
-        """The model JSON to load: ``model_url``, else ``$POSENET_MOVENET_DIR/movenet-<type>.json``."""
-        if self.model_url:
-            return self.model_url
-        folder = os.environ.get(MOVENET_DIR_ENV)
-        if not folder:
-            raise ValueError(f"no MoveNet model file: pass model_url or set {MOVENET_DIR_ENV} to a folder holding "
-                             f"movenet-{self.model_type}.json (there is no download route)")
-        return str(Path(folder).expanduser() / f"movenet-{self.model_type}.json")
+        """The model JSON to load: ``model_url`` (a folder: its ``movenet-<type>.json``), else
+        ``movenet-<type>.json`` from ``$POSENET_MOVENET_DIR``, the user cache, or downloaded
+        into the cache (checked against its published sha256). The error when none works says
+        what to set or run."""
+        return resolve_graph_model(self.model_name, self.model_url)
 
 
 @dataclass(frozen=True)
