@@ -79,15 +79,20 @@ def test_config_validation_messages(fields: dict[str, object], message: str) -> 
     assert str(info.value) == message
 
 
-def test_model_paths(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_model_paths(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_dir: Path) -> None:
+    """Urls win; else the named files in the folder setting (checksum-checked), else the cache and a
+    download; without any, the error says what to set."""
     config = FAMILY_CONFIGS["heavy"](detector_model_url="d.json", landmark_model_url="l.json")
     assert config.model_paths() == ("d.json", "l.json")
-    monkeypatch.setenv("POSENET_BLAZEPOSE_DIR", str(tmp_path))
-    assert FAMILY_CONFIGS["lite"]().model_paths() == (str(tmp_path / "blazepose-detector.json"),
-                                                     str(tmp_path / "blazepose-lite.json"))
+    folder = shared_dir / "models" / "blazepose"
+    monkeypatch.setenv("POSENET_BLAZEPOSE_DIR", str(folder))
+    assert FAMILY_CONFIGS["lite"]().model_paths() == (str(folder / "blazepose-detector.json"),
+                                                     str(folder / "blazepose-lite.json"))
     assert BlazePoseConfig(landmark_model_url="l.json").model_paths() == (
-        str(tmp_path / "blazepose-detector.json"), "l.json")
+        str(folder / "blazepose-detector.json"), "l.json")
     monkeypatch.delenv("POSENET_BLAZEPOSE_DIR")
+    monkeypatch.setenv("POSENET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("POSENET_GRAPH_MODELS_BASE_URL", "http://127.0.0.1:9/")
     with pytest.raises(ValueError, match="POSENET_BLAZEPOSE_DIR"):
         BlazePoseConfig().model_paths()
 

@@ -92,7 +92,7 @@ class Estimator:
             found: list[list[Pose] | str] = []
             for image in images:
                 try:
-                    found.append(self.model.estimate(image, self.options))
+                    found.append(self.model.estimate_batch([image], self.options)[0])
                 except Exception as exc:  # noqa: BLE001 - recorded for that item
                     found.append(error_text(exc))
             return found

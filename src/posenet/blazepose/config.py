@@ -3,15 +3,13 @@
 Defaults follow ``blazepose_tfjs/constants.ts`` (``DEFAULT_BLAZEPOSE_MODEL_CONFIG``: model type
 ``full``, smoothing on, segmentation off, segmentation smoothing on) and the model-type check of
 ``blazepose_tfjs/detector.ts``. The model files come from ``detector_model_url`` /
-``landmark_model_url`` or ``$POSENET_BLAZEPOSE_DIR/blazepose-detector.json`` and
-``blazepose-<type>.json`` (there is no download route: the reference's TF Hub URLs are not fetched).
+``landmark_model_url``, else through :func:`posenet.checkpoints.resolve_graph_model`
+(``$POSENET_BLAZEPOSE_DIR``, the cache, a checksum-verified download; see docs/models.md).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 MODEL_TYPES: tuple[str, ...] = ("lite", "full", "heavy")
 """The landmark models, lightest first."""
@@ -55,19 +53,13 @@ class BlazePoseConfig:
             raise ValueError(f"Invalid num_threads {threads!r}. Should be a positive integer or None.")
 
     def model_paths(self) -> tuple[str, str]:
-        """The (detector, landmark) model JSONs to load: the urls, else
-        ``$POSENET_BLAZEPOSE_DIR/blazepose-detector.json`` and ``blazepose-<type>.json``."""
-        landmark_file = f"blazepose-{self.model_type}.json"
-        if self.detector_model_url and self.landmark_model_url:
-            return self.detector_model_url, self.landmark_model_url
-        folder = os.environ.get(BLAZEPOSE_DIR_ENV)
-        if not folder:
-            raise ValueError(f"no BlazePose model files: pass detector_model_url and landmark_model_url or set "
-                             f"{BLAZEPOSE_DIR_ENV} to a folder holding {DETECTOR_FILE} and {landmark_file} "
-                             "(there is no download route)")
-        base = Path(folder).expanduser()
-        return (self.detector_model_url or str(base / DETECTOR_FILE),
-                self.landmark_model_url or str(base / landmark_file))
+        """The (detector, landmark) model JSONs to load: each url if given, else the named model
+        (``blazepose-detector``, ``blazepose-<type>``) found by
+        :func:`posenet.checkpoints.resolve_graph_model` (folder setting, cache, download)."""
+        from ..checkpoints import resolve_graph_model
+
+        return (resolve_graph_model("blazepose-detector", self.detector_model_url),
+                resolve_graph_model(f"blazepose-{self.model_type}", self.landmark_model_url))
 
 
 @dataclass(frozen=True)
