@@ -28,6 +28,19 @@ def _axis(start: float, end: float, size: int, out: int) -> tuple[np.ndarray, np
     return lo, hi, safe - lo, valid
 
 
+def _lerp_rows(image: np.ndarray, top: np.ndarray, bottom: np.ndarray, left: np.ndarray, right: np.ndarray,
+               x_lerp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The upper and lower rows of every output pixel, interpolated across columns in float64.
+    Only the sampled pixels are gathered and converted (not the whole image): same values."""
+    xl = x_lerp[None, :, None]
+    rows = []
+    for index in (top, bottom):
+        picked = image[index]
+        a = picked[:, left].astype(np.float64)
+        rows.append(a + (picked[:, right].astype(np.float64) - a) * xl)
+    return rows[0], rows[1]
+
+
 def crop_and_resize(image: np.ndarray, box: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
     """The ``box`` (y_min, x_min, y_max, x_max, normalised to the image, may reach outside it)
     resampled to ``size`` (height, width): float32 ``[height, width, C]``, 0 outside the image."""
@@ -35,10 +48,7 @@ def crop_and_resize(image: np.ndarray, box: tuple[float, float, float, float], s
     height, width = image.shape[:2]
     top, bottom, y_lerp, y_ok = _axis(y1, y2, height, size[0])
     left, right, x_lerp, x_ok = _axis(x1, x2, width, size[1])
-    pixels = image.astype(np.float64)
-    xl = x_lerp[None, :, None]
-    upper = pixels[top][:, left] + (pixels[top][:, right] - pixels[top][:, left]) * xl
-    lower = pixels[bottom][:, left] + (pixels[bottom][:, right] - pixels[bottom][:, left]) * xl
+    upper, lower = _lerp_rows(image, top, bottom, left, right, x_lerp)
     out = upper + (lower - upper) * y_lerp[:, None, None]
     out[~(y_ok[:, None] & x_ok[None, :])] = 0.0
     result: np.ndarray = out.astype(np.float32)
@@ -56,10 +66,7 @@ def resize_bilinear(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``image`` resized to ``size`` (height, width) without corner alignment: float32."""
     top, bottom, row_frac = _source(image.shape[0], size[0])
     left, right, col_frac = _source(image.shape[1], size[1])
-    pixels = image.astype(np.float64)
-    cf = col_frac[None, :, None]
-    upper = pixels[top][:, left] + (pixels[top][:, right] - pixels[top][:, left]) * cf
-    lower = pixels[bottom][:, left] + (pixels[bottom][:, right] - pixels[bottom][:, left]) * cf
+    upper, lower = _lerp_rows(image, top, bottom, left, right, col_frac)
     result: np.ndarray = (upper + (lower - upper) * row_frac[:, None, None]).astype(np.float32)
     return result
 

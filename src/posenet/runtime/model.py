@@ -120,9 +120,9 @@ class GraphModel:
         return dict(zip(names, arrays, strict=True))
 
     def _session_for(self, wanted: Sequence[TensorInfo]) -> Any:
-        """The default session when only model outputs are asked for, else one lowered for them."""
-        model_outputs = set(self.graph.outputs)
-        key = () if all(o in model_outputs for o in wanted) else tuple(f"{o.name}={o.tensor}" for o in wanted)
+        """The default session when all model outputs are asked for, else one lowered for (and
+        pruned to) just those: ONNX Runtime runs every node of a session whatever is fetched."""
+        key = () if set(wanted) == set(self.graph.outputs) else tuple(sorted(f"{o.name}={o.tensor}" for o in wanted))
         with self._lock:
             session = self._sessions.get(key)
         if session is None:
