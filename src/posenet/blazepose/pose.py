@@ -15,7 +15,9 @@ from ..serialize import finite
 @dataclass(frozen=True, slots=True)
 class BlazePoseKeypoint(Keypoint):
     """A keypoint in image pixels with ``z``: depth relative to the hips, in the same pixel scale as x
-    (smaller is nearer the camera)."""
+    (smaller is nearer the camera). As in pose-detection 2.1.3, a smoothed frame (a video frame
+    with ``timestamp_ms``, smoothing on) has ``z`` multiplied by the image width once more: divide
+    it by the width for the still-image scale. :attr:`BlazePosePose.keypoints3d` has no such quirk."""
 
     z: float = float("nan")
 
