@@ -13,6 +13,7 @@ needs no change there. The shape follows ``@tensorflow-models/pose-detection``:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -51,6 +52,32 @@ class PoseModel(Protocol):
         """Forget any state carried from one call to the next (video models follow a
         stream across :meth:`estimate` calls); call it between unrelated images."""
         ...
+
+
+class StreamModel:
+    """What the stream models (MoveNet, BlazePose) share: stateful, guarded by ``self._lock``
+    (an ``RLock``), and :meth:`estimate_batch` as still images, each after a :meth:`reset`."""
+
+    stateful = True
+    _lock: threading.RLock
+
+    def estimate(self, image: ImageInput, options: PoseOptions | str | None = None, *,
+                 timestamp_ms: float | None = None, **overrides: Any) -> list[Pose]:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def estimate_batch(self, images: Sequence[ImageInput], options: PoseOptions | str | None = None,
+                       **overrides: Any) -> list[list[Pose]]:
+        """:meth:`estimate` of unrelated still images: the stream is reset before each one (and after)."""
+        results: list[list[Pose]] = []
+        with self._lock:
+            for image in images:
+                self.reset()
+                results.append(self.estimate(image, options, **overrides))
+            self.reset()
+        return results
 
 
 @dataclass(frozen=True)

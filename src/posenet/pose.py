@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .keypoints import PART_IDS, PART_NAMES
+from .keypoints import PART_NAMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +48,14 @@ class Pose:
     keypoints: tuple[Keypoint, ...]
 
     def __getitem__(self, part: str | int) -> Keypoint:
-        """The keypoint of a part, by name (``pose["leftWrist"]``) or id."""
-        return self.keypoints[PART_IDS[part] if isinstance(part, str) else part]
+        """The keypoint of a part, by its name in this pose (``pose["leftWrist"]`` for PoseNet,
+        ``pose["left_wrist"]`` for MoveNet and BlazePose) or by index; ``KeyError`` if none."""
+        if isinstance(part, int):
+            return self.keypoints[part]
+        for keypoint in self.keypoints:
+            if keypoint.part == part:
+                return keypoint
+        raise KeyError(part)
 
     def to_dict(self) -> dict[str, Any]:
         """The reference's JSON shape: ``{"score", "keypoints": [{"score", "part",

@@ -14,13 +14,13 @@ one. Keypoints come out in image pixels (pose-detection's frame).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..families import StreamModel
 from ..images import ImageInput, to_rgb_array
 from ..model import ModelInfo
 from ..options import PoseOptions, pose_options
@@ -78,12 +78,11 @@ class _Landmarks:
     mask: np.ndarray | None
 
 
-class BlazePose:
+class BlazePose(StreamModel):
     """A loaded BlazePose (:class:`posenet.families.PoseModel`). Not safe to share between threads
     that feed different streams: the ROI, filters and previous mask are per stream."""
 
     family = "blazepose"
-    stateful = True
 
     def __init__(self, config: BlazePoseConfig) -> None:
         self.config = config
@@ -154,19 +153,8 @@ class BlazePose:
             poses: list[Pose] = list(self._estimate(rgb, stamp))
         return [p for p in poses if p.score >= opts.min_pose_score] if opts.min_pose_score > 0 else poses
 
-    def estimate_batch(self, images: Sequence[ImageInput], options: PoseOptions | str | None = None,
-                       **overrides: Any) -> list[list[Pose]]:
-        """:meth:`estimate` of unrelated still images: the stream is reset before each one."""
-        results: list[list[Pose]] = []
-        with self._lock:
-            for image in images:
-                self.reset()
-                results.append(self.estimate(image, options, **overrides))
-            self.reset()
-        return results
-
     def _estimate(self, rgb: np.ndarray, stamp: float | None) -> list[BlazePosePose]:
-        image = rgb.astype(np.float32)
+        image = rgb  # uint8: the crops gather and convert only the pixels they sample
         size = (int(image.shape[0]), int(image.shape[1]))
         roi = self._roi
         if roi is None:
@@ -195,7 +183,7 @@ class BlazePose:
     # -- stages --------------------------------------------------------------------------------
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        """``detectPose``: the person detections (at most one) in a float32 RGB image, normalised."""
+        """``detectPose``: the person detections (at most one) in an RGB image (uint8 or float32), normalised."""
         tensor, padding, _ = image_to_tensor(image, (DETECTOR_INPUT, DETECTOR_INPUT), None, (-1.0, 1.0))
         output = np.asarray(self.detector_model.predict(tensor))
         detections = tensors_to_detections(output, self.anchors)

@@ -46,15 +46,6 @@ class BlazePosePose(Pose):
     keypoints3d: tuple[Keypoint3D, ...] = ()
     segmentation: np.ndarray | None = field(default=None, compare=False, repr=False)
 
-    def __getitem__(self, part: str | int) -> Keypoint:
-        """The keypoint of a part, by name (``pose["left_wrist"]``) or index."""
-        if isinstance(part, int):
-            return self.keypoints[part]
-        for keypoint in self.keypoints:
-            if keypoint.part == part:
-                return keypoint
-        raise KeyError(part)
-
     @property
     def z(self) -> np.ndarray:
         """Keypoint depths as a new float64 array ``[33]``."""

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..families import StreamModel
 from ..images import ImageInput, to_rgb_array
 from ..model import ModelInfo
 from ..options import PoseOptions, pose_options
@@ -38,12 +38,11 @@ NUM_KEYPOINTS = 17
 INSTANCE_SIZE = 56
 
 
-class MoveNet:
+class MoveNet(StreamModel):
     """A loaded MoveNet (:class:`posenet.families.PoseModel`). Not safe to share between
     threads that feed different streams: the crop, filters and tracker are per stream."""
 
     family = "movenet"
-    stateful = True
 
     def __init__(self, config: MoveNetConfig) -> None:
         self.config = config
@@ -107,17 +106,6 @@ class MoveNet:
         height, width = rgb.shape[:2]
         poses: list[Pose] = [_to_pose(raw, width, height) for raw in raws]
         return [p for p in poses if p.score >= opts.min_pose_score] if opts.min_pose_score > 0 else poses
-
-    def estimate_batch(self, images: Sequence[ImageInput], options: PoseOptions | str | None = None,
-                       **overrides: Any) -> list[list[Pose]]:
-        """:meth:`estimate` of unrelated still images: the stream is reset before each one."""
-        results: list[list[Pose]] = []
-        with self._lock:
-            for image in images:
-                self.reset()
-                results.append(self.estimate(image, options, **overrides))
-            self.reset()
-        return results
 
     # -- single pose ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..pose import Keypoint, Pose
+from ..pose import Pose
 from ..serialize import finite
 from .box import Box
 
@@ -19,15 +19,6 @@ class MoveNetPose(Pose):
 
     box: Box | None = None
     id: int | None = None
-
-    def __getitem__(self, part: str | int) -> Keypoint:
-        """The keypoint of a part, by snake_case name (``pose["left_wrist"]``) or index."""
-        if isinstance(part, int):
-            return self.keypoints[part]
-        for keypoint in self.keypoints:
-            if keypoint.part == part:
-                return keypoint
-        raise KeyError(part)
 
     def with_xy(self, xy: np.ndarray) -> MoveNetPose:
         """The same pose (scores, parts, box, id) with positions from ``xy`` ``[K, 2]`` (x, y)."""
