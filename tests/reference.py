@@ -15,20 +15,23 @@ Deliberately free of posenet-py imports: it must work before (and independently 
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
-import queue
-import shutil
-import subprocess
-import tempfile
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .node_harness import (
+    NodeWorker,
+    ReferenceCallError,
+    ReferenceSetupError,
+    ReferenceUnavailable,
+    ReferenceWorkerError,
+    ensure_installed,
+    require,
+)
 
 __all__ = [
     "REFERENCE_DIR",
@@ -45,7 +48,7 @@ __all__ = [
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = REPO_ROOT / "tools" / "reference"
 WORKER_SCRIPT = REFERENCE_DIR / "run_reference.js"
-_STAMP_NAME = ".posenet-py-install-stamp"
+_NAME = "TensorFlow.js"  # "the TensorFlow.js reference" in messages
 _RAW_OUTPUTS = {  # reply/file name -> key in the dict returned by ReferenceWorker.estimate
     "heatmap": "heatmap_scores",
     "offsets": "offsets",
@@ -55,118 +58,15 @@ _RAW_OUTPUTS = {  # reply/file name -> key in the dict returned by ReferenceWork
 }
 
 
-class ReferenceUnavailable(RuntimeError):
-    """Node.js/npm or the reference packages cannot be had here (tests should skip)."""
-
-
-class ReferenceSetupError(RuntimeError):
-    """Like ReferenceUnavailable, but raised in CI (``CI=true``), where skipping is not allowed."""
-
-
-class ReferenceCallError(RuntimeError):
-    """The reference rejected a request; ``str(exc)`` is its own error text. The worker lives on."""
-
-
-class ReferenceWorkerError(RuntimeError):
-    """The worker died, hung past the timeout or broke the protocol; it has been stopped."""
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def _unavailable(message: str) -> RuntimeError:
-    if _in_ci():
-        return ReferenceSetupError(f"{message} (CI=true: the reference is required, not skipped)")
-    return ReferenceUnavailable(message)
-
-
-def _install_stamp() -> str:
-    digest = hashlib.sha256()
-    for name in ("package.json", "package-lock.json"):
-        digest.update((REFERENCE_DIR / name).read_bytes())
-    return digest.hexdigest()
-
-
-def _is_installed(stamp: str) -> bool:
-    stamp_file = REFERENCE_DIR / "node_modules" / _STAMP_NAME
-    return stamp_file.is_file() and stamp_file.read_text().strip() == stamp
-
-
-_install_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """Exclusive inter-process lock (pytest-xdist workers, parallel benchmark runs)."""
-    with open(path, "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # Windows
-            import msvcrt
-
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-            try:
-                yield
-            finally:
-                handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        else:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def ensure_reference_installed(timeout: float = 600.0) -> Path:
-    """Make ``tools/reference/node_modules`` match ``package-lock.json``; return ``REFERENCE_DIR``.
-
-    Runs ``npm ci`` when node_modules is missing or was installed from another lock file (a
-    stamp holding the hash of package.json + package-lock.json is kept inside node_modules).
-    Raises ReferenceUnavailable when node/npm are missing or the install fails, or
-    ReferenceSetupError instead when the environment variable ``CI`` is true.
-    """
-    if shutil.which("node") is None:
-        raise _unavailable("Node.js (`node`) is not on PATH: the TensorFlow.js reference cannot run")
-    stamp = _install_stamp()
-    if _is_installed(stamp):
-        return REFERENCE_DIR
-    npm = shutil.which("npm")
-    if npm is None:
-        raise _unavailable("`npm` is not on PATH: cannot install the TensorFlow.js reference")
-    lock_path = Path(tempfile.gettempdir()) / (
-        "posenet-py-reference-" + hashlib.sha256(str(REFERENCE_DIR).encode()).hexdigest()[:16] + ".lock"
-    )
-    with _install_lock, _file_lock(lock_path):
-        if _is_installed(stamp):  # another process installed it while we waited
-            return REFERENCE_DIR
-        try:
-            proc = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund"],
-                cwd=REFERENCE_DIR,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
-            raise _unavailable(f"`npm ci` in {REFERENCE_DIR} took longer than {timeout:.0f} s") from None
-        if proc.returncode != 0:
-            tail = (proc.stdout + proc.stderr)[-3000:]
-            raise _unavailable(f"`npm ci` in {REFERENCE_DIR} failed (exit {proc.returncode}):\n{tail}")
-        (REFERENCE_DIR / "node_modules" / _STAMP_NAME).write_text(stamp + "\n")
-    return REFERENCE_DIR
+    """Make ``tools/reference/node_modules`` match ``package-lock.json``; return ``REFERENCE_DIR``
+    (``npm ci`` when needed; see :func:`node_harness.ensure_installed`)."""
+    return ensure_installed(REFERENCE_DIR, _NAME, timeout)
 
 
 def require_reference() -> Path:
     """ensure_reference_installed(), turning ReferenceUnavailable into ``pytest.skip``."""
-    try:
-        return ensure_reference_installed()
-    except ReferenceUnavailable as exc:
-        import pytest
-
-        pytest.skip(str(exc))
+    return require(REFERENCE_DIR, _NAME)
 
 
 def _drop_none(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,7 +74,7 @@ def _drop_none(options: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in options.items() if value is not None}
 
 
-class ReferenceWorker:
+class ReferenceWorker(NodeWorker):
     """A running ``run_reference.js`` process; use as a context manager (or call ``close()``).
 
     One model is loaded at a time (``load`` replaces it); not thread-safe. Every call waits at most ``timeout``
@@ -182,104 +82,19 @@ class ReferenceWorker:
     ReferenceWorkerError is raised, so a hung reference fails a test instead of hanging it.
     """
 
+    label = "reference worker"
+
     def __init__(self, timeout: float = 120.0, node: str | None = None) -> None:
         ensure_reference_installed()
-        self.timeout = timeout
+        super().__init__(REFERENCE_DIR, WORKER_SCRIPT.name, timeout=timeout, tmp_prefix="posenet-ref-", node=node)
         self.input_resolution: tuple[int, int] | None = None
-        self._tmp = tempfile.TemporaryDirectory(prefix="posenet-ref-")
-        self._tmpdir = Path(self._tmp.name)
-        self._stderr = open(self._tmpdir / "worker.log", "w+b")
-        self._next_id = 0
         self._next_image = 0
-        self._lines: queue.Queue[bytes | None] = queue.Queue()
-        self._proc = subprocess.Popen(
-            [node or shutil.which("node") or "node", str(WORKER_SCRIPT)],
-            cwd=REFERENCE_DIR,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-        )
-        threading.Thread(target=self._pump, args=(self._proc.stdout,), daemon=True).start()
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def _pump(self, stream: Any) -> None:
-        for line in iter(stream.readline, b""):
-            self._lines.put(line)
-        self._lines.put(None)  # EOF
-
-    def __enter__(self) -> ReferenceWorker:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop the worker (politely: close stdin; kill after 10 s) and remove its temp files."""
-        proc = self._proc
-        if proc.poll() is None:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self._stderr.close()
-        self._tmp.cleanup()
-
-    def log_tail(self, limit: int = 4000) -> str:
-        """The end of the worker's stderr (for error messages)."""
-        with contextlib.suppress(OSError, ValueError):
-            self._stderr.flush()
-            data = (self._tmpdir / "worker.log").read_bytes()
-            return data[-limit:].decode("utf-8", "replace")
-        return ""
-
-    def _fail(self, message: str) -> ReferenceWorkerError:
-        if self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
-        return ReferenceWorkerError(f"{message}\n--- reference worker stderr ---\n{self.log_tail()}")
-
-    # -- protocol ------------------------------------------------------------------------------
-
-    def request(self, cmd: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
-        """Send one request and return the reply; raises ReferenceCallError on ``ok: false``."""
-        if self._proc.poll() is not None:
-            raise self._fail(f"reference worker is not running (exit code {self._proc.returncode})")
-        self._next_id += 1
-        request_id = self._next_id
-        message = json.dumps({"cmd": cmd, "id": request_id, **fields}) + "\n"
-        try:
-            self._proc.stdin.write(message.encode())
-            self._proc.stdin.flush()
-        except OSError as exc:
-            raise self._fail(f"cannot write to the reference worker: {exc}") from None
-        wait = self.timeout if timeout is None else timeout
-        try:
-            line = self._lines.get(timeout=wait)
-        except queue.Empty:
-            raise self._fail(f"no reply to {cmd!r} within {wait:.0f} s") from None
-        if line is None:
-            self._proc.wait()
-            raise self._fail(f"reference worker exited (code {self._proc.returncode}) during {cmd!r}")
-        try:
-            reply = json.loads(line)
-        except json.JSONDecodeError:
-            raise self._fail(f"reference worker wrote a non-JSON line: {line[:300]!r}") from None
-        if reply.get("id") != request_id:
-            raise self._fail(f"reply id {reply.get('id')!r} does not match request id {request_id}")
-        if not reply.get("ok"):
-            raise ReferenceCallError(reply.get("error", "unknown error"))
-        return reply
 
     def version(self) -> dict[str, Any]:
         """Versions: posenet, tfjs_core, tfjs_converter, tfjs_backend_cpu, tfjs_backend_wasm,
         posenet_package (from its package.json), node, backend (in use, or None) and
         num_tensors (tf.memory().numTensors: the loaded model's weights when nothing leaks)."""
-        reply = self.request("version")
-        return {k: v for k, v in reply.items() if k not in ("id", "ok")}
+        return super().version()
 
     def load(
         self,

@@ -20,20 +20,19 @@ are missing, except in CI (``CI=true``), where that is an error.
 
 from __future__ import annotations
 
-import hashlib
 import http.server
-import queue
-import shutil
-import subprocess
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .reference import ReferenceUnavailable, _file_lock, _unavailable
-from .reference_tfjs4 import GraphModelWorker
+from .node_harness import (
+    NodeWorker,
+    ReferenceUnavailable,  # noqa: F401 - importable from here as before
+    ensure_installed,
+    require,
+)
 
 __all__ = ["POSEDETECTION_DIR", "ModelServer", "MoveNetWorker", "PoseDetectionWorker", "ensure_posedetection_installed",
            "require_posedetection"]
@@ -42,57 +41,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 POSEDETECTION_DIR = REPO_ROOT / "tools" / "reference-posedetection"
 WORKER_SCRIPT = POSEDETECTION_DIR / "run_posedetection.js"
 BACKENDS = ("cpu", "wasm")
-_STAMP_NAME = ".posenet-py-install-stamp"
-_install_lock = threading.Lock()
-
-
-def _install_stamp() -> str:
-    digest = hashlib.sha256()
-    for name in ("package.json", "package-lock.json"):
-        digest.update((POSEDETECTION_DIR / name).read_bytes())
-    return digest.hexdigest()
-
-
-def _is_installed(stamp: str) -> bool:
-    stamp_file = POSEDETECTION_DIR / "node_modules" / _STAMP_NAME
-    return stamp_file.is_file() and stamp_file.read_text().strip() == stamp
+_NAME = "pose-detection"  # "the pose-detection reference" in messages
 
 
 def ensure_posedetection_installed(timeout: float = 600.0) -> Path:
     """Make ``tools/reference-posedetection/node_modules`` match its lock file (``npm ci``)."""
-    if shutil.which("node") is None:
-        raise _unavailable("Node.js (`node`) is not on PATH: the pose-detection reference cannot run")
-    stamp = _install_stamp()
-    if _is_installed(stamp):
-        return POSEDETECTION_DIR
-    npm = shutil.which("npm")
-    if npm is None:
-        raise _unavailable("`npm` is not on PATH: cannot install the pose-detection reference")
-    lock_path = Path(tempfile.gettempdir()) / (
-        "posenet-py-posedetection-" + hashlib.sha256(str(POSEDETECTION_DIR).encode()).hexdigest()[:16] + ".lock")
-    with _install_lock, _file_lock(lock_path):
-        if _is_installed(stamp):
-            return POSEDETECTION_DIR
-        try:
-            proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=POSEDETECTION_DIR,
-                                  capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise _unavailable(f"`npm ci` in {POSEDETECTION_DIR} took longer than {timeout:.0f} s") from None
-        if proc.returncode != 0:
-            tail = (proc.stdout + proc.stderr)[-3000:]
-            raise _unavailable(f"`npm ci` in {POSEDETECTION_DIR} failed (exit {proc.returncode}):\n{tail}")
-        (POSEDETECTION_DIR / "node_modules" / _STAMP_NAME).write_text(stamp + "\n")
-    return POSEDETECTION_DIR
+    return ensure_installed(POSEDETECTION_DIR, _NAME, timeout)
 
 
 def require_posedetection() -> Path:
     """ensure_posedetection_installed(), turning ReferenceUnavailable into ``pytest.skip``."""
-    try:
-        return ensure_posedetection_installed()
-    except ReferenceUnavailable as exc:
-        import pytest
-
-        pytest.skip(str(exc))
+    return require(POSEDETECTION_DIR, _NAME)
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -137,25 +96,17 @@ class ModelServer:
         self.close()
 
 
-class PoseDetectionWorker(GraphModelWorker):
-    """A running ``run_posedetection.js`` on ``backend`` (``cpu`` or ``wasm``; the request/timeout/kill
-    logic of :class:`GraphModelWorker`)."""
+class PoseDetectionWorker(NodeWorker):
+    """A running ``run_posedetection.js`` on ``backend`` (``cpu`` or ``wasm``); a context manager with
+    the request/timeout/kill logic of :class:`node_harness.NodeWorker`."""
 
-    def __init__(self, timeout: float = 120.0, backend: str = "cpu") -> None:  # the base's, with this script
+    def __init__(self, timeout: float = 120.0, backend: str = "cpu") -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r}: use one of {BACKENDS}")
         ensure_posedetection_installed()
-        self.timeout = timeout
+        super().__init__(POSEDETECTION_DIR, WORKER_SCRIPT.name, [backend], timeout=timeout,
+                         tmp_prefix="posenet-posedetection-")
         self.backend = backend
-        self._tmp = tempfile.TemporaryDirectory(prefix="posenet-posedetection-")
-        self._tmpdir = Path(self._tmp.name)
-        self._stderr = open(self._tmpdir / "worker.log", "w+b")  # noqa: SIM115 - closed in close()
-        self._next_id = 0
-        self._lines: queue.Queue[bytes | None] = queue.Queue()
-        self._proc = subprocess.Popen([shutil.which("node") or "node", str(WORKER_SCRIPT), backend],
-                                      cwd=POSEDETECTION_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=self._stderr)
-        threading.Thread(target=self._pump, args=(self._proc.stdout,), daemon=True).start()
         self.last_crop: dict[str, float] | None = None
         self.last_mask: np.ndarray | None = None
 

@@ -27,9 +27,8 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const readline = require('readline');
+const {serve} = require('../node-worker-loop'); // the JSON-lines loop (Node built-ins only)
 
-const protocolOut = process.stdout;
 console.log = console.info = console.debug = (...args) => console.error(...args);
 
 const tf = require('@tensorflow/tfjs-core');
@@ -177,33 +176,7 @@ function version() {
 
 const COMMANDS = {version, load, execute, classify_preprocess: classifyPreprocess, unload};
 
-async function handle(line) {
-  let req;
-  try {
-    req = JSON.parse(line);
-  } catch (e) {
-    return {id: null, ok: false, error: `request is not JSON: ${e.message}`};
-  }
-  const command = COMMANDS[req.cmd];
-  if (command == null) return {id: req.id, ok: false, error: `unknown command ${JSON.stringify(req.cmd)}`};
-  try {
-    return {id: req.id, ok: true, ...(await command(req))};
-  } catch (e) {
-    return {id: req.id, ok: false, error: String(e && e.message ? e.message : e)};
-  }
-}
-
-async function main() {
+serve(COMMANDS, async () => {
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
   await tf.ready();
-  const rl = readline.createInterface({input: process.stdin, terminal: false});
-  for await (const line of rl) {
-    if (!line.trim()) continue;
-    protocolOut.write(JSON.stringify(await handle(line)) + '\n');
-  }
-}
-
-main().catch((e) => {
-  console.error(e && e.stack ? e.stack : e);
-  process.exit(1);
 });
