@@ -237,3 +237,23 @@ def test_cli_lists_downloads_and_verifies(mirror: str, capsys: pytest.CaptureFix
     assert "  cache  " in row and row.endswith("--model movenet-lightning")
     assert main(["models", "verify", "movenet-lightning"]) == 0
     assert capsys.readouterr().out.startswith("ok      movenet-lightning")
+
+
+def test_a_family_is_on_disk_only_with_all_its_files(shared_dir: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """BlazePose needs the detector beside its landmark model: the landmark files alone are not
+    enough for `posenet serve` to offer it; PoseNet (fetched on first use) always counts."""
+    from posenet.families import FAMILIES
+
+    folder = tmp_path / "blazepose"
+    folder.mkdir()
+    for name in ("blazepose-lite.json", "blazepose-lite.bin"):
+        (folder / name).symlink_to(shared_dir / "models" / "blazepose" / name)
+    monkeypatch.setenv("POSENET_BLAZEPOSE_DIR", str(folder))
+    monkeypatch.setenv("POSENET_CACHE_DIR", str(tmp_path / "cache"))
+    assert FAMILIES["blazepose-lite"].model_files == ("blazepose-detector", "blazepose-lite")
+    assert not FAMILIES["blazepose-lite"].files_on_disk()
+    for name in ("blazepose-detector.json", "blazepose-detector.bin"):
+        (folder / name).symlink_to(shared_dir / "models" / "blazepose" / name)
+    assert FAMILIES["blazepose-lite"].files_on_disk()
+    assert FAMILIES["posenet"].files_on_disk()

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from .checkpoints import graph_model, graph_status
 from .images import ImageInput
 from .model import ModelInfo, PoseNet
 from .options import ModelConfig, PoseOptions
@@ -89,6 +90,13 @@ class ModelFamily:
     description: str
     config_type: type
     loader: Callable[[Any], PoseModel]
+    model_files: tuple[str, ...] = ()
+    """The named models of :mod:`posenet.checkpoints.graph_models` the family loads (empty for
+    PoseNet, whose checkpoints have their own catalogue and are fetched on first use)."""
+
+    def files_on_disk(self) -> bool:
+        """Whether every file in :attr:`model_files` is on this machine (nothing is downloaded)."""
+        return all(graph_status(graph_model(name)).on_disk for name in self.model_files)
 
 
 FAMILIES: dict[str, ModelFamily] = {
@@ -119,7 +127,7 @@ def _register_movenet() -> None:
                        ("multipose", "MultiPose Lightning (up to 6 people, tracked)")):
         FAMILIES[f"movenet-{kind}"] = ModelFamily(
             f"movenet-{kind}", f"MoveNet {text}, 17 COCO keypoints, as pose-detection 2.1.3",
-            FAMILY_CONFIGS[kind], load)
+            FAMILY_CONFIGS[kind], load, (f"movenet-{kind}",))
 
 
 _register_movenet()
@@ -139,7 +147,8 @@ def _register_blazepose() -> None:
     for kind in ("lite", "full", "heavy"):
         FAMILIES[f"blazepose-{kind}"] = ModelFamily(
             f"blazepose-{kind}", f"BlazePose {kind.capitalize()} (detector + 256x256 landmarks), 33 keypoints "
-            "with 3D world keypoints and optional segmentation, as pose-detection 2.1.3", FAMILY_CONFIGS[kind], load)
+            "with 3D world keypoints and optional segmentation, as pose-detection 2.1.3", FAMILY_CONFIGS[kind], load,
+            ("blazepose-detector", f"blazepose-{kind}"))
 
 
 _register_blazepose()

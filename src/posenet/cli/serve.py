@@ -7,7 +7,6 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from posenet import checkpoints
 from posenet.extras import require
 from posenet.families import FAMILIES, PoseModel, create_detector
 from posenet.options import DEFAULT_PRESET
@@ -103,11 +102,9 @@ def model_list(text: str) -> tuple[str, ...]:
 
 
 def files_found(name: str) -> bool:
-    """Whether a family's model files are on this machine (nothing downloaded): those the
-    model catalogue names after the family; a family it does not list (PoseNet, which
-    fetches its checkpoint) counts as found."""
-    known = {m.name: m for m in checkpoints.all_graph_models()}
-    return name not in known or checkpoints.graph_status(known[name]).on_disk
+    """Whether a family's model files are on this machine (nothing downloaded); PoseNet, which
+    fetches its checkpoint on first use, counts as found."""
+    return FAMILIES[name].files_on_disk()
 
 
 def _loader(name: str, config: Any) -> Callable[[], PoseModel]:
